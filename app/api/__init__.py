@@ -1,0 +1,1 @@
+"""HTTP API: one blueprint per resource, thin handlers that call the services."""

@@ -1,0 +1,141 @@
+"""Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
+import logging
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.auth import current_namespace, resolve_namespace
+from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
+from app.services import batches, lifecycle, results
+from app.services.batch_view import assess_health, build_progress
+from app.services.progress import read_counts
+from app.services.signing import new_webhook_secret
+from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
+                             HealthSchema, StateChangedSchema, StateChangeSchema, SubmitSchema, SubmittedSchema)
+from schemas.results import ErrorsReportSchema, ResultsArgsSchema, ResultsSchema
+
+log = logging.getLogger(__name__)
+blp = Blueprint("batches", __name__, url_prefix="/v1/batches", description="Batches of objects to embed.")
+blp.before_request(resolve_namespace)
+
+
+def start(submission: lifecycle.Submission) -> None:
+    """Enqueue the dispatch task after the submit committed; a broker hiccup is left to the reaper."""
+    if not submission.started:
+        return
+    from tasks.batch import dispatch
+
+    try:
+        dispatch(submission.batch_id, submission.task_id)
+    except Exception:  # the batch is safely QUEUED in the database; the reaper dispatches it later
+        log.exception("could not enqueue dispatch of %s", submission.batch_id)
+
+
+def _creation_body():
+    """The create request as (fields, uploads), from JSON or multipart."""
+    if is_multipart():
+        return form_fields(BatchCreateSchema(), list_fields=("object_ids",)), uploaded_files()
+    return json_body(BatchCreateSchema()), []
+
+
+@blp.route("")
+class Batches(MethodView):
+    """The namespace's batches."""
+
+    @blp.arguments(BatchListArgsSchema, location="query")
+    @blp.response(200, BatchListSchema)
+    def get(self, args):
+        """List batches, newest first."""
+        rows, next_cursor = batches.list_batches(current_namespace(), **args)
+        return {"batches": rows, "next_cursor": next_cursor}
+
+    @blp.response(201, BatchSchema)
+    @blp.doc(requestBody={"content": {"application/json": {"schema": BatchCreateSchema}}})
+    def post(self):
+        """Create a batch from object ids and/or uploaded files; `auto_submit` queues it at once."""
+        fields, uploads = _creation_body()
+        auto_submit = fields.pop("auto_submit")
+        secret = fields.pop("webhook_secret") or (new_webhook_secret() if fields["webhook_url"] else None)
+        batch = batches.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
+                                     name=fields.pop("batch_name"), webhook_secret=secret, **fields)
+        if auto_submit:
+            start(lifecycle.submit_batch(current_namespace(), batch.id))
+            return {**batches.get_batch(current_namespace(), batch.id), "webhook_secret": secret}
+        return {**batches.view_batch(batch), "webhook_secret": secret}
+
+
+@blp.route("/<string:batch_id>")
+class BatchById(MethodView):
+    """One batch."""
+
+    @blp.response(200, BatchSchema)
+    def get(self, batch_id):
+        """Get a batch with live progress, status message and health."""
+        return batches.get_batch(current_namespace(), batch_id)
+
+    @blp.response(204)
+    def delete(self, batch_id):
+        """Delete a DRAFT or finished batch."""
+        batches.delete_batch(current_namespace(), batch_id)
+
+
+@blp.route("/<string:batch_id>/objects", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": AddObjectsSchema}}})
+@blp.response(200, BatchSchema)
+def add_objects(batch_id):
+    """Add objects (ids, or multipart `file` parts) to a DRAFT batch; repeats are no-ops."""
+    if is_multipart():
+        batch = batches.add_objects(current_namespace(), batch_id, uploads=uploaded_files())
+    else:
+        batch = batches.add_objects(current_namespace(), batch_id, **json_body(AddObjectsSchema()))
+    return batches.view_batch(batch)
+
+
+@blp.route("/<string:batch_id>/submit", methods=["POST"])
+@blp.doc(requestBody={"required": False, "content": {"application/json": {"schema": SubmitSchema}}})
+@blp.response(202, SubmittedSchema)
+def submit(batch_id):
+    """Queue a DRAFT batch for processing; repeating it returns the same task id and starts nothing new."""
+    submission = lifecycle.submit_batch(current_namespace(), batch_id, **json_body(SubmitSchema(), optional=True))
+    start(submission)
+    return {"batch_id": submission.batch_id, "task_id": submission.task_id, "status": submission.status}
+
+
+@blp.route("/<string:batch_id>/state", methods=["PUT"])
+@blp.arguments(StateChangeSchema)
+@blp.response(200, StateChangedSchema)
+def change_state(args, batch_id):
+    """Cancel a batch: pending items end CANCELLED, finished items keep their results."""
+    return lifecycle.cancel_batch(current_namespace(), batch_id)
+
+
+@blp.route("/<string:batch_id>/retry", methods=["POST"])
+@blp.response(201, BatchSchema)
+def retry(batch_id):
+    """Create a new DRAFT batch of a finished batch's failed and cancelled items."""
+    return batches.view_batch(batches.retry_batch(current_namespace(), batch_id))
+
+
+@blp.route("/<string:batch_id>/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+def health(batch_id):
+    """Why a batch is healthy, degraded or unhealthy."""
+    batch = batches.find_batch(current_namespace(), batch_id)
+    counts = read_counts(batch)
+    state, stalled, reasons = assess_health(batch, counts, build_progress(batch, counts))
+    return {"batch_id": batch.id, "health": state, "stalled_seconds": stalled, "reasons": reasons}
+
+
+@blp.route("/<string:batch_id>/results", methods=["GET"])
+@blp.arguments(ResultsArgsSchema, location="query")
+@blp.response(200, ResultsSchema)
+def list_results(args, batch_id):
+    """Per-item results with the batch summary, in batch order."""
+    return results.list_results(current_namespace(), batch_id, **args)
+
+
+@blp.route("/<string:batch_id>/errors", methods=["GET"])
+@blp.response(200, ErrorsReportSchema)
+def list_errors(batch_id):
+    """Failed items grouped by error type."""
+    return results.errors_by_type(current_namespace(), batch_id)

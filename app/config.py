@@ -1,0 +1,78 @@
+"""Settings read from the environment, with defaults for the embedded single-machine stack."""
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of Batchery; each field can be set by the environment variable of the same name."""
+
+    BATCHERY_DATA_DIR: str = "./var"
+    DATABASE_URL: str = ""                 # default: sqlite file under BATCHERY_DATA_DIR
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    REDIS_PREFIX: str = "batchery:"       # keeps test runs and deployments sharing a Redis apart
+    AUTH_DISABLED: bool = False
+    PORT: int = 8000
+    EMBEDDING_DIMENSIONS: int = 384
+    TASK_STATUS_TTL_SECONDS: int = 24 * 3600
+    MAX_CONTENT_LENGTH: int = 100 * 1024 * 1024
+    ITEM_MAX_ATTEMPTS: int = 3
+    ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
+    STALL_SECONDS: int = 300
+
+    @property
+    def database_url(self) -> str:
+        """The configured database, or a SQLite file in the data directory."""
+        if self.DATABASE_URL:
+            return self.DATABASE_URL
+        return f"sqlite:///{Path(self.BATCHERY_DATA_DIR).resolve() / 'batchery.sqlite3'}"
+
+    @property
+    def objects_dir(self) -> Path:
+        """Where uploaded files are stored under generated names."""
+        return Path(self.BATCHERY_DATA_DIR).resolve() / "objects"
+
+
+def _coerce(kind, raw):
+    """Turn an environment string into the field's type."""
+    if kind is bool or kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in _TRUE
+    if kind is int or kind == "int":
+        return int(raw)
+    return raw
+
+
+def load_settings(overrides: dict | None = None, environ=os.environ) -> Settings:
+    """Defaults, then the environment, then explicit overrides (tests)."""
+    values = {}
+    for f in fields(Settings):
+        if f.name in environ:
+            values[f.name] = _coerce(f.type, environ[f.name])
+    types = {f.name: f.type for f in fields(Settings)}
+    for key, value in (overrides or {}).items():
+        if key in types:
+            values[key] = _coerce(types[key], value)
+    return Settings(**values)
+
+
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> Settings:
+    """Install the settings every service reads (called by create_app and the worker)."""
+    global _current
+    _current = settings
+    return settings
+
+
+def get_settings() -> Settings:
+    """The installed settings, loading them from the environment on first use."""
+    return _current if _current is not None else configure(load_settings())
+
+
+def with_overrides(**changes) -> Settings:
+    """A copy of the current settings with some fields changed (tests)."""
+    return configure(replace(get_settings(), **changes))

@@ -1,0 +1,92 @@
+"""The one engine and session factory; SQLite tuned for several worker processes; fork safety."""
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import get_settings
+
+_engine: Engine | None = None
+_sessions: sessionmaker | None = None
+
+
+def _tune_sqlite(dbapi_connection, _record):
+    """WAL lets readers and one writer overlap; the busy timeout makes writers wait, not fail."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def build_engine(url: str) -> Engine:
+    """An engine for the URL, with SQLite's pragmas or a pre-pinged pool for servers."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def get_engine() -> Engine:
+    """The process's engine, created on first use from the current settings."""
+    global _engine, _sessions
+    if _engine is None:
+        _engine = build_engine(get_settings().database_url)
+        _sessions = sessionmaker(bind=_engine, expire_on_commit=False)
+    return _engine
+
+
+def dispose_engine() -> None:
+    """Forget the engine so the next use opens fresh connections (after fork, or on reconfigure)."""
+    global _engine, _sessions
+    if _engine is not None:
+        # close=False: the parent's connections belong to the parent; only drop our references.
+        _engine.dispose(close=False)
+    _engine = _sessions = None
+
+
+@contextmanager
+def session_scope():
+    """A unit of work: commit on success, roll back on error, always close."""
+    get_engine()
+    session: Session = _sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def create_schema() -> None:
+    """Create every table that does not exist yet (processes starting together may race: retry once)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.models import Base
+
+    try:
+        Base.metadata.create_all(get_engine())
+    except DBAPIError:
+        Base.metadata.create_all(get_engine())
+
+
+def insert_ignoring_duplicates(session, model, rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns how many rows were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    return max(result.rowcount or 0, 0)

@@ -1,0 +1,112 @@
+"""Domain exceptions and the one mapping of every failure to the contract's error envelope."""
+import logging
+
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class BatcheryError(Exception):
+    """A refusal the client can act on; its class names the contract's error type and status."""
+
+    status = 400
+    error_type = "validation_error"
+
+    def __init__(self, message: str, details: dict | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class ValidationFailed(BatcheryError):
+    status, error_type = 422, "validation_error"
+
+
+class Unauthorized(BatcheryError):
+    status, error_type = 401, "unauthorized"
+
+
+class NotFound(BatcheryError):
+    status, error_type = 404, "not_found"
+
+
+class InvalidState(BatcheryError):
+    status, error_type = 409, "invalid_state"
+
+
+class IdempotencyConflict(BatcheryError):
+    status, error_type = 409, "idempotency_conflict"
+
+
+class BatchTooLarge(BatcheryError):
+    status, error_type = 413, "batch_too_large"
+
+
+class PayloadTooLarge(BatcheryError):
+    status, error_type = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(BatcheryError):
+    status, error_type = 415, "unsupported_media_type"
+
+
+class EmptyBatch(BatcheryError):
+    status, error_type = 422, "empty_batch"
+
+
+class RateLimited(BatcheryError):
+    status, error_type = 429, "rate_limited"
+
+
+# Werkzeug's own errors (routing, body size, bad JSON) in the contract's vocabulary.
+_HTTP_TYPES = {
+    400: "validation_error",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "invalid_state",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_body(error_type: str, message: str, details: dict | None = None) -> dict:
+    """The one error shape: {"error": {"type", "message", "details"}}."""
+    return {"error": {"type": error_type, "message": message, "details": details or {}}}
+
+
+def _from_http_exception(exc: HTTPException):
+    """Map an HTTPException (including flask-smorest's 422 with field messages) to the envelope."""
+    data = getattr(exc, "data", None) or {}
+    details = {}
+    message = exc.description or exc.name
+    if "messages" in data:
+        details = {"fields": data["messages"]}
+        message = "The request is not valid; see details.fields."
+    elif exc.code == 404:
+        message = "No such resource."
+    error_type = _HTTP_TYPES.get(exc.code, "validation_error" if (exc.code or 500) < 500 else "internal_error")
+    response = (error_body(error_type, message, details), exc.code)
+    headers = dict(exc.get_headers()) if exc.code == 405 else {}
+    headers.pop("Content-Type", None)
+    return (*response, headers)
+
+
+def register_error_handlers(app) -> None:
+    """Install the mapping; registered after flask-smorest so ours wins."""
+
+    @app.errorhandler(BatcheryError)
+    def _domain(exc: BatcheryError):
+        return error_body(exc.error_type, exc.message, exc.details), exc.status, exc.headers
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _from_http_exception(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_body("internal_error", "An unexpected error occurred; it has been logged."), 500

@@ -1,0 +1,189 @@
+"""One item's journey: claim it, skip known content, extract and embed, store vectors, record the outcome."""
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import storage
+from app.config import get_settings
+from app.db import session_scope
+from app.extractors import Extraction, ExtractionError, extract
+from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject, Vector, utcnow
+from app.models.status import FINISHED_ITEM
+from app.services.progress import count_transition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker needs to process an item, read once at claim time."""
+
+    item_id: int
+    batch_id: str
+    namespace: str
+    collection_id: str
+    object_id: str
+    filename: str
+    sha256: str
+    storage_path: str | None
+    force_overwrite: bool
+    record_history: bool
+    attempt: int
+
+
+def _move_item(session, item_id: int, allowed, new: str, **values) -> bool:
+    """Conditional item status change; true when this call made it."""
+    result = session.execute(
+        update(BatchItem).where(BatchItem.id == item_id, BatchItem.status.in_(list(allowed)))
+        .values(status=new, updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def claim_item(item_id: int, namespace: str) -> Claim | str:
+    """PENDING → PROCESSING (or re-take an item whose worker vanished); otherwise the item's final status."""
+    with session_scope() as session:
+        item = session.get(BatchItem, item_id)
+        batch = session.get(Batch, item.batch_id) if item else None
+        if item is None or batch is None or batch.namespace != namespace:
+            return "MISSING"
+        if item.status in FINISHED_ITEM:
+            return item.status
+        if batch.status == BatchStatus.CANCELLED:
+            if _move_item(session, item_id, {item.status}, ItemStatus.CANCELLED, finished_at=utcnow()):
+                session.commit()
+                count_transition(batch.id, item.status, ItemStatus.CANCELLED)
+            return ItemStatus.CANCELLED
+        old = item.status
+        if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=item.attempts + 1,
+                          started_at=utcnow()):
+            return "RACED"
+        obj = session.get(StoredObject, item.object_id)
+        claim = Claim(item.id, batch.id, namespace, batch.collection_id, item.object_id, item.filename,
+                      item.sha256, obj.storage_path if obj else None, batch.force_overwrite,
+                      batch.include_processing_history, item.attempts + 1)
+    if old != ItemStatus.PROCESSING:
+        count_transition(claim.batch_id, old, ItemStatus.PROCESSING)
+    return claim
+
+
+def finish_item(claim: Claim, status: str, history: list | None = None, write=None, **values) -> str:
+    """PROCESSING → a final status, optionally with vector writes in the same transaction."""
+    if history is not None and claim.record_history:
+        values["processing_history"] = [{"attempt": claim.attempt, **stage} for stage in history]
+    with session_scope() as session:
+        if write is not None:
+            write(session)
+        if not _move_item(session, claim.item_id, {ItemStatus.PROCESSING}, status, finished_at=utcnow(), **values):
+            session.rollback()  # another delivery finished it first: keep its result, drop ours
+            return session.get(BatchItem, claim.item_id).status
+    count_transition(claim.batch_id, ItemStatus.PROCESSING, status)
+    return status
+
+
+def fail_item(claim: Claim, error_type: str, message: str, history: list | None = None) -> str:
+    """Record a typed failure for the item."""
+    return finish_item(claim, ItemStatus.FAILED, history, error_type=error_type, error_message=message[:2000])
+
+
+def _content_known(claim: Claim) -> bool:
+    """True when the collection already holds vectors for these exact bytes."""
+    with session_scope() as session:
+        return bool(session.scalar(select(exists().where(
+            Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
+            Vector.sha256 == claim.sha256))))
+
+
+def _vector_writer(claim: Claim, extraction: Extraction):
+    """A function that replaces this content's vectors in the collection inside the caller's transaction."""
+    rows = [{
+        "namespace": claim.namespace, "collection_id": claim.collection_id, "sha256": claim.sha256,
+        "object_id": claim.object_id, "batch_id": claim.batch_id, "filename": claim.filename,
+        "chunk_index": chunk.index, "page": chunk.page, "modality": extraction.modality, "text": chunk.text,
+        "dimensions": extraction.dimensions, "embedding": chunk.vector.astype("<f4").tobytes(),
+    } for chunk in extraction.chunks]
+
+    def write(session):
+        session.execute(delete(Vector).where(
+            Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
+            Vector.sha256 == claim.sha256))
+        if rows:
+            session.execute(Vector.__table__.insert(), rows)
+    return write
+
+
+def _stage(name: str, started: float, outcome: str) -> dict:
+    """A processing-history entry."""
+    return {"name": name, "duration_ms": round((time.perf_counter() - started) * 1000, 3), "outcome": outcome}
+
+
+def _stages(records) -> list[dict]:
+    """The extractor's stage records as JSON-ready dicts."""
+    return [{"name": r.name, "duration_ms": round(r.duration_ms, 3), "outcome": r.outcome} for r in records or []]
+
+
+def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
+    """Read, extract, embed and store one claimed item; every per-file problem ends as a typed item error."""
+    if not claim.force_overwrite and _content_known(claim):
+        return finish_item(claim, ItemStatus.SKIPPED, [{"name": "dedup", "duration_ms": 0.0, "outcome": "skipped"}])
+    history = []
+    started = time.perf_counter()
+    try:
+        if claim.storage_path is None:
+            raise FileNotFoundError("the object was deleted")
+        data = storage.read_bytes(claim.storage_path)
+        history.append(_stage("read", started, "ok"))
+        extraction = extract(data, dimensions=get_settings().EMBEDDING_DIMENSIONS)
+    except timeout_errors:
+        return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
+    except ExtractionError as exc:
+        history += _stages(exc.stages)
+        return fail_item(claim, exc.error_type, str(exc), history)
+    except FileNotFoundError:
+        return fail_item(claim, "processing_error", "The stored file of this object is missing.", history)
+    except Exception as exc:  # a per-file bug must fail the item, never the batch
+        log.exception("extraction of item %s failed", claim.item_id)
+        return fail_item(claim, "processing_error", f"{type(exc).__name__}: {exc}", history)
+    history += _stages(extraction.stages)
+    for attempt in range(3):
+        stored = time.perf_counter()
+        try:
+            return finish_item(claim, ItemStatus.SUCCEEDED, history + [_stage("store", stored, "ok")],
+                               write=_vector_writer(claim, extraction), chunks=len(extraction.chunks),
+                               dimensions=extraction.dimensions, media_type=extraction.media_type,
+                               error_type=None, error_message=None)
+        except IntegrityError:
+            # Another item with the same bytes landed concurrently; it is now known content.
+            if not claim.force_overwrite and _content_known(claim):
+                return finish_item(claim, ItemStatus.SKIPPED, history)
+    return fail_item(claim, "processing_error", "Could not store vectors after repeated conflicts.", history)
+
+
+def process_item(item_id: int, namespace: str, timeout_errors: tuple = ()) -> dict:
+    """Claim and process one item; returns a tiny summary for the chord."""
+    claim = claim_item(item_id, namespace)
+    if not isinstance(claim, Claim):
+        return {"item_id": item_id, "status": claim}
+    try:
+        status = embed_claimed(claim, timeout_errors)
+    except timeout_errors:
+        status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
+    return {"item_id": item_id, "status": status}
+
+
+def give_up(item_id: int, message: str) -> str:
+    """End an open item FAILED after its transient errors used up every attempt."""
+    with session_scope() as session:
+        item = session.get(BatchItem, item_id)
+        if item is None or item.status in FINISHED_ITEM:
+            return item.status if item else "MISSING"
+        old = item.status
+        if not _move_item(session, item_id, {old}, ItemStatus.FAILED, finished_at=utcnow(),
+                          error_type="processing_error", error_message=f"Gave up after retries: {message}"[:2000]):
+            return "RACED"
+        batch_id = item.batch_id
+    count_transition(batch_id, old, ItemStatus.FAILED)
+    return ItemStatus.FAILED

@@ -1,0 +1,148 @@
+"""Batch status moves: submit, dispatch, cancel, finalize. Every move is a conditional UPDATE, so repeats are harmless."""
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from app.db import session_scope
+from app.errors import EmptyBatch, InvalidState
+from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
+from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
+from app.services.batches import load_batch
+from app.services.progress import count_items_in_db, store_counts
+from app.services.task_status import write_task_status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a submit did: `started` is true only for the call that moved DRAFT → QUEUED."""
+
+    batch_id: str
+    task_id: str
+    status: str
+    started: bool
+
+
+def _set_status(session, batch_id: str, new: str, allowed, **values) -> bool:
+    """Move a batch to `new` only if it is in one of `allowed`; true if this call made the move."""
+    result = session.execute(
+        update(Batch).where(Batch.id == batch_id, Batch.status.in_(list(allowed)))
+        .values(status=new, updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def submit_batch(namespace: str, batch_id: str, include_processing_history: bool = False) -> Submission:
+    """DRAFT → QUEUED with a new task id; a repeat returns the same task id and starts nothing."""
+    with session_scope() as session:
+        batch = load_batch(session, namespace, batch_id)
+        if batch.status in RUNNING_BATCH:
+            return Submission(batch.id, batch.task_id, batch.status, False)
+        if batch.status != BatchStatus.DRAFT:
+            raise InvalidState(f"A {batch.status} batch cannot be submitted.", {"status": batch.status})
+        if batch.total_items == 0:
+            raise EmptyBatch("The batch has no objects; add objects before submitting.")
+        task_id = new_id("tsk")
+        moved = _set_status(session, batch.id, BatchStatus.QUEUED, {BatchStatus.DRAFT}, task_id=task_id,
+                            submitted_at=utcnow(), include_processing_history=bool(include_processing_history))
+        if not moved:  # a concurrent submit won the race: answer with its task id
+            session.rollback()
+            return submit_batch(namespace, batch_id, include_processing_history)
+        counts = count_items_in_db(session, batch.id)
+    store_counts(batch_id, counts)
+    write_task_status(task_id, batch_id, namespace, BatchStatus.QUEUED)
+    return Submission(batch_id, task_id, BatchStatus.QUEUED, True)
+
+
+def start_processing(batch_id: str) -> list[tuple[int, str]]:
+    """QUEUED → PROCESSING; returns the (item id, namespace) pairs to fan out, empty if already started or cancelled."""
+    with session_scope() as session:
+        if not _set_status(session, batch_id, BatchStatus.PROCESSING, {BatchStatus.QUEUED}, started_at=utcnow()):
+            return []
+        batch = session.get(Batch, batch_id)
+        ids = session.scalars(select(BatchItem.id).where(
+            BatchItem.batch_id == batch_id, BatchItem.status == ItemStatus.PENDING).order_by(BatchItem.id)).all()
+        task_id, namespace = batch.task_id, batch.namespace
+    write_task_status(task_id, batch_id, namespace, BatchStatus.PROCESSING)
+    return [(item_id, namespace) for item_id in ids]
+
+
+def cancel_open_items(session, batch_id: str) -> int:
+    """Items not yet finished end CANCELLED; returns how many."""
+    result = session.execute(
+        update(BatchItem).where(BatchItem.batch_id == batch_id, BatchItem.status.in_(list(OPEN_ITEM)))
+        .values(status=ItemStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def cancel_batch(namespace: str, batch_id: str) -> dict:
+    """DRAFT/QUEUED/PROCESSING → CANCELLED; pending items end CANCELLED, finished ones keep their results."""
+    with session_scope() as session:
+        batch = load_batch(session, namespace, batch_id)
+        previous = batch.status
+        if previous not in CANCELLABLE_BATCH or not _set_status(
+                session, batch.id, BatchStatus.CANCELLED, CANCELLABLE_BATCH, completed_at=utcnow()):
+            session.rollback()
+            current = session.get(Batch, batch_id).status
+            raise InvalidState(f"A {current} batch cannot be cancelled.", {"status": current})
+        # Items a worker holds right now finish on their own; the rest are cancelled here.
+        session.execute(
+            update(BatchItem).where(BatchItem.batch_id == batch.id, BatchItem.status == ItemStatus.PENDING)
+            .values(status=ItemStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+        )
+        counts = count_items_in_db(session, batch.id)
+        task_id = batch.task_id
+    store_counts(batch_id, counts)
+    if task_id:
+        write_task_status(task_id, batch_id, namespace, BatchStatus.CANCELLED)
+    return {"batch_id": batch_id, "previous_state": previous, "current_state": BatchStatus.CANCELLED}
+
+
+def final_status(counts: dict) -> str | None:
+    """The finished status the item counts call for, or None while items are still open."""
+    finished = counts["succeeded"] + counts["skipped"] + counts["failed"] + counts["cancelled"]
+    if finished < counts["total"]:
+        return None
+    if counts["failed"] and counts["failed"] == counts["total"]:
+        return BatchStatus.FAILED
+    if counts["failed"]:
+        return BatchStatus.COMPLETED_WITH_ERRORS
+    return BatchStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class Finalization:
+    """The batch's status after finalize, and whether this call is the one that finished it."""
+
+    status: str | None
+    changed: bool
+
+
+def finalize_batch(batch_id: str) -> Finalization:
+    """Aggregate the items (read from the database) into the batch's final status; safe to run twice."""
+    with session_scope() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            return Finalization(None, False)
+        if batch.status == BatchStatus.CANCELLED:
+            cancel_open_items(session, batch_id)
+        counts = count_items_in_db(session, batch_id)
+        if batch.status in FINISHED_BATCH:
+            status, changed = batch.status, False
+        else:
+            status = final_status(counts)
+            if status is None:
+                log.warning("finalize of %s found %s open items; leaving it to the reaper", batch_id,
+                            counts["total"] - counts["succeeded"] - counts["skipped"] - counts["failed"]
+                            - counts["cancelled"])
+                return Finalization(batch.status, False)
+            error = "Every item failed." if status == BatchStatus.FAILED else None
+            changed = _set_status(session, batch_id, status, RUNNING_BATCH, completed_at=utcnow(), error=error)
+        task_id, namespace = batch.task_id, batch.namespace
+    store_counts(batch_id, counts)
+    if task_id:
+        write_task_status(task_id, batch_id, namespace, status)
+    return Finalization(status, changed)

@@ -1,0 +1,113 @@
+"""Upload, read, list and delete objects: files stored under generated names, with sha256 and size."""
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from app import storage
+from app.db import session_scope
+from app.errors import InvalidState, NotFound
+from app.extractors import sniff_media_type
+from app.models import Batch, BatchItem, StoredObject
+from app.models.status import RUNNING_BATCH
+from app.services.pagination import decode_cursor, page
+
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part as the services see it: a display name and a readable binary stream."""
+
+    filename: str
+    stream: object
+
+
+def safe_filename(name: str | None, fallback: str = "upload") -> str:
+    """A display name only: strip directories, control characters and excess length."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
+    return (name or fallback)[:255]
+
+
+def describe_object(obj: StoredObject) -> dict:
+    """The contract's object representation."""
+    return {
+        "object_id": obj.id, "filename": obj.filename, "media_type": obj.media_type,
+        "size_bytes": obj.size_bytes, "sha256": obj.sha256, "bucket": obj.bucket,
+        "metadata": obj.metadata_ or {}, "created_at": obj.created_at,
+    }
+
+
+def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = "default",
+                  metadata: dict | None = None, max_file_bytes: int | None = None) -> list[StoredObject]:
+    """Write each upload to storage and add its row to the session; files are removed if anything fails."""
+    saved, objects = [], []
+    try:
+        for upload in uploads:
+            relative, size, sha = storage.save_stream(upload.stream, max_bytes=max_file_bytes)
+            saved.append(relative)
+            with storage.path_of(relative).open("rb") as fh:
+                media_type = sniff_media_type(fh.read(_SNIFF_BYTES))
+            obj = StoredObject(
+                namespace=namespace, bucket=bucket, filename=safe_filename(upload.filename),
+                media_type=media_type, size_bytes=size, sha256=sha, storage_path=relative,
+                metadata_=metadata or {},
+            )
+            session.add(obj)
+            objects.append(obj)
+        session.flush()
+    except BaseException:
+        for relative in saved:
+            storage.delete(relative)
+        raise
+    return objects
+
+
+def create_objects(namespace: str, uploads: list[Upload], bucket: str = "default",
+                   metadata: dict | None = None, max_file_bytes: int | None = None) -> list[dict]:
+    """Store uploads as new objects in one transaction."""
+    with session_scope() as session:
+        objects = store_uploads(session, namespace, uploads, bucket, metadata, max_file_bytes)
+        return [describe_object(o) for o in objects]
+
+
+def load_object(session, namespace: str, object_id: str) -> StoredObject:
+    """An object of this namespace, or NotFound (the same answer for another namespace's id)."""
+    obj = session.get(StoredObject, object_id)
+    if obj is None or obj.namespace != namespace:
+        raise NotFound(f"Object {object_id} not found.")
+    return obj
+
+
+def get_object(namespace: str, object_id: str) -> dict:
+    """One object."""
+    with session_scope() as session:
+        return describe_object(load_object(session, namespace, object_id))
+
+
+def list_objects(namespace: str, bucket: str | None = None, limit: int = 50, cursor: str | None = None):
+    """Objects newest first, optionally of one bucket; returns (objects, next_cursor)."""
+    after = decode_cursor(cursor)
+    query = select(StoredObject).where(StoredObject.namespace == namespace)
+    if bucket:
+        query = query.where(StoredObject.bucket == bucket)
+    if after:
+        query = query.where(StoredObject.id < str(after))
+    with session_scope() as session:
+        rows = session.scalars(query.order_by(StoredObject.id.desc()).limit(limit + 1)).all()
+        rows, next_cursor = page(list(rows), limit, lambda o: o.id)
+        return [describe_object(o) for o in rows], next_cursor
+
+
+def delete_object(namespace: str, object_id: str) -> None:
+    """Delete an object and its file, unless a queued or running batch still needs it."""
+    with session_scope() as session:
+        obj = load_object(session, namespace, object_id)
+        in_use = session.scalar(select(exists().where(
+            BatchItem.object_id == object_id, BatchItem.batch_id == Batch.id, Batch.status.in_(RUNNING_BATCH),
+        )))
+        if in_use:
+            raise InvalidState(f"Object {object_id} is part of a batch that is queued or processing.")
+        relative = obj.storage_path
+        session.delete(obj)
+    storage.delete(relative)

@@ -1,0 +1,57 @@
+"""Per-item results and errors of a batch, read from the database."""
+from sqlalchemy import select
+
+from app.db import session_scope
+from app.models import BatchItem, ItemStatus
+from app.services.batches import load_batch
+from app.services.pagination import decode_cursor, page
+from app.services.progress import count_items_in_db
+
+
+def describe_item(item: BatchItem) -> dict:
+    """The contract's result entry for one item."""
+    error = {"type": item.error_type, "message": item.error_message} if item.status == ItemStatus.FAILED else None
+    return {
+        "object_id": item.object_id, "filename": item.filename, "media_type": item.media_type,
+        "status": item.status, "chunks": item.chunks, "dimensions": item.dimensions, "attempts": item.attempts,
+        "processing_history": item.processing_history or [], "error": error,
+    }
+
+
+def list_results(namespace: str, batch_id: str, status=None, limit=100, cursor=None) -> dict:
+    """The batch summary and one page of item results in batch order."""
+    after = decode_cursor(cursor)
+    with session_scope() as session:
+        batch = load_batch(session, namespace, batch_id)
+        counts = count_items_in_db(session, batch_id)
+        query = select(BatchItem).where(BatchItem.batch_id == batch_id)
+        if status:
+            query = query.where(BatchItem.status == status)
+        if after is not None:
+            query = query.where(BatchItem.id > int(after))
+        rows = list(session.scalars(query.order_by(BatchItem.id).limit(limit + 1)))
+        rows, next_cursor = page(rows, limit, lambda i: i.id)
+        return {
+            "batch_summary": {
+                "batch_id": batch.id, "status": batch.status, "total_items": counts["total"],
+                "successful": counts["succeeded"], "skipped": counts["skipped"], "failed": counts["failed"],
+                "cancelled": counts["cancelled"],
+            },
+            "results": [describe_item(i) for i in rows],
+            "next_cursor": next_cursor,
+        }
+
+
+def errors_by_type(namespace: str, batch_id: str) -> dict:
+    """The batch's failed items grouped by error type."""
+    with session_scope() as session:
+        load_batch(session, namespace, batch_id)
+        rows = session.execute(
+            select(BatchItem.object_id, BatchItem.filename, BatchItem.error_type, BatchItem.error_message)
+            .where(BatchItem.batch_id == batch_id, BatchItem.status == ItemStatus.FAILED).order_by(BatchItem.id)
+        ).all()
+    grouped: dict[str, list] = {}
+    for object_id, filename, error_type, message in rows:
+        grouped.setdefault(error_type or "processing_error", []).append(
+            {"object_id": object_id, "filename": filename, "message": message})
+    return {"batch_id": batch_id, "total_errors": len(rows), "by_type": grouped}

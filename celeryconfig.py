@@ -1,0 +1,42 @@
+"""Celery configuration: data only. Broker and backend come from the environment."""
+import os
+
+_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+broker_url = os.environ.get("CELERY_BROKER_URL", _redis)
+result_backend = os.environ.get("CELERY_RESULT_BACKEND", _redis)
+broker_connection_retry_on_startup = True
+# A message a worker took but never acknowledged comes back after this long (longest task ≪ this).
+broker_transport_options = {"visibility_timeout": 3600}
+result_backend_transport_options = {"retry_policy": {"timeout": 5.0}}
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# At-least-once delivery: acknowledge after the work, and redeliver if the worker process dies.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_track_started = True
+result_expires = 24 * 3600
+result_extended = True
+
+# Flower and `celery events` see every task with its name and arguments.
+worker_send_task_events = True
+task_send_sent_event = True
+
+task_default_queue = "batchery"
+task_routes = {
+    "batchery.dispatch_batch": {"queue": "batchery"},
+    "batchery.embed_object": {"queue": "batchery"},
+    "batchery.finalize_batch": {"queue": "batchery"},
+}
+
+beat_schedule: dict = {}
+
+# One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
+_item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))
+task_annotations = {"batchery.embed_object": {"soft_time_limit": _item_limit, "time_limit": _item_limit + 30}}

@@ -1,0 +1,1 @@
+"""Marshmallow schemas for requests and responses; they import neither app nor tasks."""

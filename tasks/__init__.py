@@ -1,0 +1,8 @@
+"""`celery -A tasks worker|beat|flower` finds the Celery app here; importing registers every task."""
+from app.queue import celery_app
+
+celery = app = celery_app
+
+from tasks import batch  # noqa: E402,F401  (registers the tasks)
+
+__all__ = ["celery", "app", "celery_app"]

@@ -1,0 +1,60 @@
+"""The pipeline: dispatch_batch builds a chord of embed_object tasks whose callback is finalize_batch."""
+import logging
+import random
+
+from billiard.exceptions import SoftTimeLimitExceeded
+from celery import chord
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+
+from app.config import get_settings
+from app.queue import celery_app
+from app.services import items, lifecycle
+
+log = logging.getLogger(__name__)
+
+# Worth another try: the database was busy or a connection dropped. Anything else is the file's fault.
+TRANSIENT = (OperationalError, RedisError, ConnectionError)
+
+
+def dispatch(batch_id: str, task_id: str) -> None:
+    """Enqueue the one dispatch task for a committed, QUEUED batch (called by the API after commit)."""
+    # ignore_result: the API process must not subscribe to result channels (see README, "Processes").
+    dispatch_batch.apply_async((batch_id,), task_id=task_id, ignore_result=True)
+
+
+@celery_app.task(name="batchery.dispatch_batch", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
+                 autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=5)
+def dispatch_batch(batch_id: str) -> None:
+    """Move the batch to PROCESSING and fan out one embed_object per pending item, joined by finalize_batch."""
+    work = lifecycle.start_processing(batch_id)
+    if not work:
+        return
+    header = [embed_object.si(batch_id, item_id, namespace) for item_id, namespace in work]
+    chord(header)(finalize_batch.si(batch_id))
+    log.info("dispatched %s items of %s", len(header), batch_id)
+
+
+def _backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped at a minute."""
+    return random.uniform(0, min(60.0, 2.0 ** (retries + 1)))
+
+
+@celery_app.task(bind=True, name="batchery.embed_object", acks_late=True, reject_on_worker_lost=True,
+                 max_retries=None)
+def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
+    """Embed one object of a batch; returns only {item_id, status} (never vectors)."""
+    try:
+        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,))
+    except TRANSIENT as exc:
+        if self.request.retries + 1 >= get_settings().ITEM_MAX_ATTEMPTS:
+            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, self.request.retries + 1, exc)
+            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}")}
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+
+
+@celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
+                 autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
+def finalize_batch(batch_id: str) -> str | None:
+    """Chord callback: aggregate the batch's items from the database into its final status."""
+    return lifecycle.finalize_batch(batch_id).status

@@ -1,0 +1,50 @@
+"""Shared fixtures: a Flask app on a SQLite file with fakeredis, its test client, and a recorded dispatch."""
+import fakeredis
+import pytest
+
+from app import create_app, db
+from app.redis_client import use_redis
+
+
+@pytest.fixture
+def settings_overrides(tmp_path):
+    """Settings for an isolated app: its own data directory and SQLite file."""
+    return {
+        "AUTH_DISABLED": True,
+        "BATCHERY_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'batchery.sqlite3'}",
+        "REDIS_PREFIX": "test:",
+    }
+
+
+@pytest.fixture
+def fake_redis():
+    """An in-process Redis for unit and API tests."""
+    client = fakeredis.FakeRedis(decode_responses=True)
+    use_redis(client)
+    yield client
+    use_redis(None)
+
+
+@pytest.fixture
+def app(settings_overrides, fake_redis):
+    """The Flask app, fresh per test."""
+    application = create_app(settings_overrides)
+    yield application
+    db.dispose_engine()
+
+
+@pytest.fixture
+def client(app):
+    """The Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    """Record dispatches instead of publishing them: the stub broker of the API tests."""
+    import tasks.batch
+
+    calls = []
+    monkeypatch.setattr(tasks.batch, "dispatch", lambda batch_id, task_id: calls.append((batch_id, task_id)))
+    return calls

@@ -1,0 +1,61 @@
+"""Integration fixtures: real Redis, a real database (SQLite file and PostgreSQL), a real Celery worker."""
+import os
+
+import pytest
+
+from app import create_app, db
+from app.queue import celery_app, point_celery_at
+from app.redis_client import use_redis
+from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker
+
+
+def pytest_collection_modifyitems(items):
+    """Everything in this folder is an integration test."""
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def redis_db():
+    """A Redis database number of our own for the whole run."""
+    database = RedisDatabase()
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A SQLite file, then a throwaway PostgreSQL database (skipped only where none is reachable)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+        return
+    try:
+        database = PostgresDatabase()
+    except Exception as exc:  # no server on this machine
+        pytest.skip(f"PostgreSQL not reachable ({exc.__class__.__name__}); set BATCHERY_TEST_POSTGRES to run it")
+    yield database.url
+    db.dispose_engine()
+    database.close()
+
+
+@pytest.fixture(scope="module")
+def stack(database_url, redis_db, tmp_path_factory):
+    """The API (test client) and one real worker sharing the database and Redis."""
+    data_dir = tmp_path_factory.mktemp("data")
+    prefix = f"it-{os.getpid()}-{data_dir.name}:"
+    settings = {
+        "AUTH_DISABLED": "1", "BATCHERY_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+        "REDIS_URL": redis_db.url, "REDIS_PREFIX": prefix, "CELERY_BROKER_URL": redis_db.url,
+        "CELERY_RESULT_BACKEND": redis_db.url,
+    }
+    redis_db.client.flushdb()
+    app = create_app(settings)
+    use_redis(None)
+    env = {**os.environ, **settings}
+    worker = Worker(env, data_dir / "worker.log").wait_ready(celery_app)
+    yield {"app": app, "client": app.test_client(), "redis": redis_db.client, "worker": worker,
+           "settings": settings, "env": env, "data_dir": data_dir}
+    worker.stop()
+    db.dispose_engine()
+    point_celery_at("memory://", "cache+memory://")

@@ -1,0 +1,115 @@
+"""Real services for integration tests: a private Redis database, a throwaway PostgreSQL database, a Celery worker."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import redis
+
+from app.embedded import PrivateRedis, reachable
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_REDIS = os.environ.get("BATCHERY_TEST_REDIS", "redis://127.0.0.1:6379")
+POSTGRES_ADMIN = os.environ.get("BATCHERY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
+    """Poll until predicate() is truthy and return it; fail after the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class RedisDatabase:
+    """A Redis database number of our own on the shared server (locked), or a private embedded server."""
+
+    def __init__(self):
+        self.server = None
+        self.lock = None
+        if reachable(f"{SHARED_REDIS}/0"):
+            admin = redis.Redis.from_url(f"{SHARED_REDIS}/0")
+            for number in range(1, 16):
+                lock = f"batchery-test-db-lock:{number}"
+                if admin.set(lock, os.getpid(), nx=True, ex=3 * 3600):
+                    self.lock, self.admin, self.number = lock, admin, number
+                    self.url = f"{SHARED_REDIS}/{number}"
+                    break
+        if self.lock is None:  # no shared Redis, or every database busy: run our own
+            self.server = PrivateRedis()
+            self.url = self.server.url
+        self.client = redis.Redis.from_url(self.url, decode_responses=True)
+        self.client.flushdb()
+
+    def close(self):
+        """Leave the database empty and unlock it (or stop the private server)."""
+        try:
+            self.client.flushdb()
+        finally:
+            if self.lock:
+                self.admin.delete(self.lock)
+            if self.server:
+                self.server.stop()
+
+
+class PostgresDatabase:
+    """A fresh database on the local PostgreSQL, dropped at the end; None-like when unreachable."""
+
+    def __init__(self):
+        import psycopg
+
+        self.name = f"batchery_test_{uuid.uuid4().hex[:12]}"
+        self.admin_url = POSTGRES_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        base = self.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        self.url = f"{base}/{self.name}"
+
+    def close(self):
+        """Drop the database, disconnecting anyone still attached."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class Worker:
+    """A real `celery -A tasks worker` process with the given environment; stopped with its process group."""
+
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=()):
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO", "--pool", "prefork",
+             "--concurrency", str(concurrency), "--hostname", self.name, "--without-mingle", "--without-gossip",
+             *extra_args],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, celery_app, timeout: float = 60):
+        """Wait until the worker answers a ping."""
+        def answered():
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
+            return celery_app.control.ping(destination=[self.name], timeout=0.5)
+        wait_for(answered, timeout, interval=0.2, message="the worker to answer ping")
+        return self
+
+    def stop(self):
+        """Warm shutdown, then kill the whole process group if it lingers."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
