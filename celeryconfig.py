@@ -33,9 +33,11 @@ task_routes = {
     "batchery.dispatch_batch": {"queue": "batchery"},
     "batchery.embed_object": {"queue": "batchery"},
     "batchery.finalize_batch": {"queue": "batchery"},
+    "batchery.purge_idempotency_records": {"queue": "batchery"},
 }
 
 beat_schedule: dict = {}
+beat_schedule["purge-idempotency-records"] = {"task": "batchery.purge_idempotency_records", "schedule": 3600.0}
 
 # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
 _item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))

@@ -24,7 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         API_TITLE="Batchery", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, MAX_FORM_PARTS=settings.MAX_MULTIPART_PARTS,
+        JSON_SORT_KEYS=False,
     )
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
     app.extensions["batchery_settings"] = settings
@@ -44,12 +45,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.api import batches, objects, ops, tasks
     from app.errors import register_error_handlers
 
+    from app.api.requests import reject_unknown_query_arguments
+
+    reject_unknown_query_arguments()
     api = BatcheryApi(app)
     for blueprint in (objects.blp, batches.blp, tasks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
-        log.warning("AUTH IS DISABLED: every request is trusted (X-Namespace picks the namespace). "
-                    "Use this only for the embedded development stack.")
+        from app.services.keys import auth_disabled_banner
+
+        log.warning("\n%s", auth_disabled_banner())
     return app

@@ -1,4 +1,4 @@
-"""The `batchery` command: `batchery up` runs the whole stack on one machine."""
+"""The `batchery` command: `batchery up` runs the whole stack on one machine; `batchery keys` manages API keys."""
 import argparse
 import os
 import signal
@@ -8,6 +8,7 @@ import time
 
 from app.config import load_settings
 from app.embedded import PrivateRedis, data_dir_ready, free_port
+from app.keys_cli import add_key_commands
 
 
 def _children(port: int, workers: int, data_dir) -> dict[str, list[str]]:
@@ -45,6 +46,10 @@ def up(args) -> int:
     data_dir = data_dir_ready(settings.BATCHERY_DATA_DIR)
     env["BATCHERY_DATA_DIR"] = str(data_dir)
     port = args.port or settings.PORT or free_port()
+    if settings.AUTH_DISABLED:
+        from app.services.keys import auth_disabled_banner
+
+        print(auth_disabled_banner(), file=sys.stderr, flush=True)
     redis_server = None
     if "REDIS_URL" not in env:
         redis_server = PrivateRedis()
@@ -89,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=None, help="API port (default: $PORT or 8000)")
     run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     run.set_defaults(handler=up)
+    add_key_commands(commands)
     return parser
 
 

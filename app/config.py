@@ -22,6 +22,13 @@ class Settings:
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
     STALL_SECONDS: int = 300
+    MAX_BATCH_OBJECTS: int = 10_000
+    MAX_BATCH_BYTES: int = 5 * 1024 ** 3
+    MAX_FILE_BYTES: int = 50 * 1024 * 1024
+    MAX_MULTIPART_PARTS: int = 1000
+    RATE_LIMIT_PER_MINUTE: int = 600       # per API key (per namespace with auth off); 0 turns it off
+    RATE_LIMIT_BURST: int = 120            # requests a quiet key may send at once
+    IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600
 
     @property
     def database_url(self) -> str:

@@ -62,9 +62,16 @@ def session_scope():
         session.commit()
     except BaseException:
         session.rollback()
+        for undo in reversed(session.info.pop("on_rollback", [])):
+            undo()
         raise
     finally:
         session.close()
+
+
+def on_rollback(session, undo) -> None:
+    """Run `undo()` if this unit of work fails (e.g. delete a file written for rows that never landed)."""
+    session.info.setdefault("on_rollback", []).append(undo)
 
 
 def create_schema() -> None:

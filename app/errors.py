@@ -88,11 +88,31 @@ def _from_http_exception(exc: HTTPException):
         message = "The request is not valid; see details.fields."
     elif exc.code == 404:
         message = "No such resource."
+    elif exc.code == 413:
+        message, details = _oversize()
     error_type = _HTTP_TYPES.get(exc.code, "validation_error" if (exc.code or 500) < 500 else "internal_error")
     response = (error_body(error_type, message, details), exc.code)
     headers = dict(exc.get_headers()) if exc.code == 405 else {}
     headers.pop("Content-Type", None)
     return (*response, headers)
+
+
+def _oversize() -> tuple[str, dict]:
+    """Which body limit Werkzeug enforced: the whole body, or the multipart parts and form fields."""
+    from flask import current_app, request
+
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        return (f"The request body is larger than {limit} bytes (MAX_CONTENT_LENGTH).",
+                {"setting": "MAX_CONTENT_LENGTH", "limit": limit, "actual": request.content_length})
+    if limit is not None and request.content_length is None and request.mimetype != "multipart/form-data":
+        return (f"The request body is larger than {limit} bytes (MAX_CONTENT_LENGTH).",
+                {"setting": "MAX_CONTENT_LENGTH", "limit": limit})
+    parts, memory = current_app.config.get("MAX_FORM_PARTS"), request.max_form_memory_size
+    return (f"The multipart body has more than {parts} parts (MAX_MULTIPART_PARTS), a form field larger than "
+            f"{memory} bytes, or more than {limit} bytes in all (MAX_CONTENT_LENGTH).",
+            {"setting": "MAX_MULTIPART_PARTS", "limit": parts, "max_form_field_bytes": memory,
+             "max_content_length": limit})
 
 
 def register_error_handlers(app) -> None:

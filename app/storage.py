@@ -33,7 +33,8 @@ def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
                 size += len(block)
                 if max_bytes is not None and size > max_bytes:
                     raise PayloadTooLarge(
-                        f"A file is larger than the limit of {max_bytes} bytes.", {"limit_bytes": max_bytes}
+                        f"A file is larger than the limit of {max_bytes} bytes (MAX_FILE_BYTES).",
+                        {"setting": "MAX_FILE_BYTES", "limit": max_bytes, "actual_at_least": size},
                     )
                 digest.update(block)
                 out.write(block)

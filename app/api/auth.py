@@ -1,12 +1,10 @@
-"""Which namespace a request acts in: from its API key, or from X-Namespace when auth is disabled."""
-import re
-
+"""Who is asking: the API key (or X-Namespace when auth is disabled) picks the namespace; then the rate limit."""
 from flask import g, request
 
 from app.config import get_settings
-from app.errors import Unauthorized, ValidationFailed
-
-_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from app.errors import RateLimited, Unauthorized, ValidationFailed
+from app.services import keys
+from app.services.rate_limit import take_token
 
 
 def presented_key() -> str | None:
@@ -14,18 +12,40 @@ def presented_key() -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
-    return request.headers.get("X-Api-Key") or None
+    return request.headers.get("X-Api-Key", "").strip() or None
+
+
+def _identify() -> tuple[str, str]:
+    """(rate-limit identity, namespace) of this request, or a 401/422."""
+    if get_settings().AUTH_DISABLED:
+        namespace = request.headers.get("X-Namespace", "default")
+        if not keys.NAMESPACE_PATTERN.match(namespace):
+            raise ValidationFailed("X-Namespace must be 1-64 letters, digits, '.', '_' or '-'.",
+                                   {"fields": {"X-Namespace": ["Invalid namespace."]}})
+        return f"ns:{namespace}", namespace
+    presented = presented_key()
+    found = keys.authenticate(presented) if presented else None
+    if found is None:
+        why = "Missing API key" if not presented else "Unknown or revoked API key"
+        raise Unauthorized(f"{why}: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`.",
+                           headers={"WWW-Authenticate": 'Bearer realm="batchery"'})
+    key_id, namespace = found
+    return f"key:{key_id}", namespace
 
 
 def resolve_namespace() -> None:
-    """Authenticate the request and remember its namespace on `g` (a before_request hook: returns None)."""
-    settings = get_settings()
-    if settings.AUTH_DISABLED:
-        namespace = request.headers.get("X-Namespace", "default")
-        if not _NAMESPACE.match(namespace):
-            raise ValidationFailed("X-Namespace must be 1-64 letters, digits, '.', '_' or '-'.")
-    else:
-        raise Unauthorized("API keys are not enabled in this build; run with AUTH_DISABLED=1.")
+    """Authenticate, rate-limit, and remember the namespace on `g` (a before_request hook: returns None)."""
+    if "namespace" in g:
+        return
+    identity, namespace = _identify()
+    decision = take_token(identity)
+    if not decision.allowed:
+        settings = get_settings()
+        raise RateLimited(
+            f"Too many requests; retry after {decision.retry_after} s.",
+            {"limit_per_minute": settings.RATE_LIMIT_PER_MINUTE, "burst": settings.RATE_LIMIT_BURST,
+             "retry_after_seconds": decision.retry_after},
+            headers={"Retry-After": str(decision.retry_after)})
     g.namespace = namespace
 
 

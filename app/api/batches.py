@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
 from app.services import batches, lifecycle, results
 from app.services.batch_view import assess_health, build_progress
@@ -49,8 +50,9 @@ class Batches(MethodView):
         rows, next_cursor = batches.list_batches(current_namespace(), **args)
         return {"batches": rows, "next_cursor": next_cursor}
 
+    @idempotent
     @blp.response(201, BatchSchema)
-    @blp.doc(requestBody={"content": {"application/json": {"schema": BatchCreateSchema}}})
+    @blp.doc(requestBody={"content": {"application/json": {"schema": BatchCreateSchema}}}, parameters=[HEADER_DOC])
     def post(self):
         """Create a batch from object ids and/or uploaded files; `auto_submit` queues it at once."""
         fields, uploads = _creation_body()

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
 from app.errors import ValidationFailed
 from app.services import objects
@@ -26,8 +27,9 @@ class Objects(MethodView):
         rows, next_cursor = objects.list_objects(current_namespace(), **args)
         return {"objects": rows, "next_cursor": next_cursor}
 
+    @idempotent
     @blp.response(201, ObjectCreatedSchema)
-    @blp.doc(requestBody={"content": {
+    @blp.doc(parameters=[HEADER_DOC], requestBody={"content": {
         "application/json": {"schema": TextObjectCreateSchema},
         "multipart/form-data": {"schema": {"type": "object", "properties": {
             "file": {"type": "array", "items": {"type": "string", "format": "binary"}},

@@ -70,3 +70,11 @@ def uploaded_files() -> list[Upload]:
     if unexpected:
         raise ValidationFailed("Files must be sent as parts named 'file'.", {"fields": {n: ["Unknown file part."] for n in unexpected}})
     return [Upload(f.filename or "upload", f.stream) for f in request.files.getlist("file")]
+
+
+def reject_unknown_query_arguments() -> None:
+    """Make flask-smorest hand query strings to schemas as-is, so unknown parameters are a 422 like unknown fields."""
+    from flask_smorest import Blueprint
+
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}

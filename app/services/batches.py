@@ -6,6 +6,7 @@ from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import InvalidState, NotFound
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject
 from app.models.status import FINISHED_BATCH
+from app.services import limits
 from app.services.batch_view import describe_batch
 from app.services.objects import Upload, store_uploads
 from app.services.pagination import decode_cursor, page
@@ -53,9 +54,11 @@ def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: lis
                  name=None, force_overwrite=False, webhook_url=None, webhook_secret=None, metadata=None,
                  submit_at=None, bucket="default", parent_batch_id=None) -> Batch:
     """A new DRAFT batch with the named objects and the uploaded files (stored as objects first)."""
+    object_ids, uploads = list(object_ids), list(uploads)
+    limits.check_object_count(len(set(object_ids)) + len(uploads))
     with session_scope() as session:
-        objects = _objects_for(session, namespace, list(object_ids))
-        objects += store_uploads(session, namespace, list(uploads), bucket=bucket)
+        objects = _objects_for(session, namespace, object_ids)
+        objects += store_uploads(session, namespace, uploads, bucket=bucket)
         batch = Batch(
             namespace=namespace, collection_id=collection_id, name=name, status=BatchStatus.DRAFT,
             force_overwrite=bool(force_overwrite), webhook_url=webhook_url, webhook_secret=webhook_secret,
@@ -65,6 +68,7 @@ def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: lis
         session.flush()
         ensure_collection(session, namespace, collection_id)
         attach_objects(session, batch, objects)
+        limits.check_batch_contents(session, batch.id)
         return batch
 
 
@@ -75,9 +79,11 @@ def add_objects(namespace: str, batch_id: str, object_ids=(), uploads: list[Uplo
         if batch.status != BatchStatus.DRAFT:
             raise InvalidState(f"Objects can only be added to a DRAFT batch; this one is {batch.status}.",
                                {"status": batch.status})
+        limits.check_object_count(batch.total_items + len(uploads))
         objects = _objects_for(session, namespace, list(object_ids))
         objects += store_uploads(session, namespace, list(uploads))
         attach_objects(session, batch, objects)
+        limits.check_batch_contents(session, batch.id)
         return batch
 
 

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from app import storage
-from app.db import session_scope
-from app.errors import InvalidState, NotFound
+from app.config import get_settings
+from app.db import on_rollback, session_scope
+from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type
 from app.models import Batch, BatchItem, StoredObject
 from app.models.status import RUNNING_BATCH
@@ -40,26 +41,26 @@ def describe_object(obj: StoredObject) -> dict:
 
 def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = "default",
                   metadata: dict | None = None, max_file_bytes: int | None = None) -> list[StoredObject]:
-    """Write each upload to storage and add its row to the session; files are removed if anything fails."""
-    saved, objects = [], []
-    try:
-        for upload in uploads:
-            relative, size, sha = storage.save_stream(upload.stream, max_bytes=max_file_bytes)
-            saved.append(relative)
-            with storage.path_of(relative).open("rb") as fh:
-                media_type = sniff_media_type(fh.read(_SNIFF_BYTES))
-            obj = StoredObject(
-                namespace=namespace, bucket=bucket, filename=safe_filename(upload.filename),
-                media_type=media_type, size_bytes=size, sha256=sha, storage_path=relative,
-                metadata_=metadata or {},
-            )
-            session.add(obj)
-            objects.append(obj)
-        session.flush()
-    except BaseException:
-        for relative in saved:
-            storage.delete(relative)
-        raise
+    """Write each upload to storage and add its row; the files go again if the unit of work fails."""
+    limit = get_settings().MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
+    objects = []
+    for upload in uploads:
+        filename = safe_filename(upload.filename)
+        try:
+            relative, size, sha = storage.save_stream(upload.stream, max_bytes=limit)
+        except PayloadTooLarge as exc:
+            exc.details["filename"] = filename
+            raise
+        on_rollback(session, lambda relative=relative: storage.delete(relative))
+        with storage.path_of(relative).open("rb") as fh:
+            media_type = sniff_media_type(fh.read(_SNIFF_BYTES))
+        obj = StoredObject(
+            namespace=namespace, bucket=bucket, filename=filename, media_type=media_type, size_bytes=size,
+            sha256=sha, storage_path=relative, metadata_=metadata or {},
+        )
+        session.add(obj)
+        objects.append(obj)
+    session.flush()
     return objects
 
 

@@ -1,0 +1,74 @@
+"""`Idempotency-Key` for creating POSTs: a retry gets the first answer, a changed body gets 409."""
+import hashlib
+import json
+import re
+from functools import wraps
+
+from flask import Response, request
+
+from app.api.auth import current_namespace
+from app.errors import ValidationFailed
+from app.services import idempotency
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+HEADER_DOC = {"in": "header", "name": "Idempotency-Key", "required": False,
+              "description": "Any unique string (1-255 visible ASCII characters). A retry with the same key and body "
+                             "returns the first answer; the same key with a different body is 409 "
+                             "`idempotency_conflict`. Keys are remembered for IDEMPOTENCY_TTL_SECONDS.",
+              "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+
+
+def _file_digest(storage) -> str:
+    """sha256 of an uploaded part, leaving its stream where the view expects it."""
+    digest = hashlib.sha256()
+    while block := storage.stream.read(1024 * 1024):
+        digest.update(block)
+    storage.stream.seek(0)
+    return digest.hexdigest()
+
+
+def request_fingerprint() -> str:
+    """sha256 of what the request asks for: JSON by value, multipart by fields and part contents."""
+    if request.mimetype == "multipart/form-data":
+        content = {"form": sorted((name, request.form.getlist(name)) for name in request.form),
+                   "files": [(name, f.filename or "", _file_digest(f))
+                             for name in sorted(request.files) for f in request.files.getlist(name)]}
+    else:
+        raw = request.get_data(cache=True)
+        try:
+            content = {"json": json.loads(raw)}
+        except (ValueError, UnicodeDecodeError):
+            content = {"raw": hashlib.sha256(raw).hexdigest()}
+    content["query"] = request.query_string.decode("latin-1")
+    content["type"] = request.mimetype
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(view):
+    """Wrap a view that answers with a JSON Response (place it above `@blp.response`)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not _KEY.match(key):
+            raise ValidationFailed("Idempotency-Key must be 1-255 visible ASCII characters.",
+                                   {"fields": {"Idempotency-Key": ["Invalid value."]}})
+        namespace, scope = current_namespace(), f"{request.method} {request.path}"
+        replay = idempotency.begin(namespace, key, scope, request_fingerprint())
+        if replay is not None:
+            return Response(json.dumps(replay.body), replay.status, mimetype="application/json",
+                            headers={"Idempotent-Replayed": "true"})
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            idempotency.release(namespace, key, scope)
+            raise
+        if 200 <= response.status_code < 300:
+            idempotency.finish(namespace, key, scope, response.status_code, response.get_json())
+        else:
+            idempotency.release(namespace, key, scope)
+        return response
+
+    return wrapper
