@@ -73,9 +73,18 @@ _HTTP_TYPES = {
 }
 
 
+def _json_keys(value):
+    """Details with every mapping key a string (marshmallow uses list indexes; Werkzeug may name a part None)."""
+    if isinstance(value, dict):
+        return {("" if k is None else str(k)): _json_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_keys(v) for v in value]
+    return value
+
+
 def error_body(error_type: str, message: str, details: dict | None = None) -> dict:
     """The one error shape: {"error": {"type", "message", "details"}}."""
-    return {"error": {"type": error_type, "message": message, "details": details or {}}}
+    return {"error": {"type": error_type, "message": message, "details": _json_keys(details or {})}}
 
 
 def _from_http_exception(exc: HTTPException):

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
-from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
+from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.services import batches, lifecycle, results
 from app.services.batch_view import assess_health, build_progress
 from app.services.progress import read_counts
@@ -52,7 +52,13 @@ class Batches(MethodView):
 
     @idempotent
     @blp.response(201, BatchSchema)
-    @blp.doc(requestBody={"content": {"application/json": {"schema": BatchCreateSchema}}}, parameters=[HEADER_DOC])
+    @blp.doc(parameters=[HEADER_DOC], requestBody={"content": {
+        "application/json": {"schema": BatchCreateSchema},
+        "multipart/form-data": multipart_doc(
+            required=("collection_id",), collection_id="the target collection", batch_name="", object_ids="comma-separated, or a JSON array",
+            force_overwrite="true|false", webhook_url="", webhook_secret="", metadata="a JSON object",
+            auto_submit="true|false", submit_at="ISO 8601 time", bucket="bucket of the uploaded files"),
+    }})
     def post(self):
         """Create a batch from object ids and/or uploaded files; `auto_submit` queues it at once."""
         fields, uploads = _creation_body()
@@ -82,7 +88,8 @@ class BatchById(MethodView):
 
 
 @blp.route("/<string:batch_id>/objects", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": AddObjectsSchema}}})
+@blp.doc(requestBody={"content": {"application/json": {"schema": AddObjectsSchema},
+                                   "multipart/form-data": multipart_doc()}})
 @blp.response(200, BatchSchema)
 def add_objects(batch_id):
     """Add objects (ids, or multipart `file` parts) to a DRAFT batch; repeats are no-ops."""

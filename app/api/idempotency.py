@@ -10,12 +10,12 @@ from app.api.auth import current_namespace
 from app.errors import ValidationFailed
 from app.services import idempotency
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"^[!-~]{1,255}$")
 HEADER_DOC = {"in": "header", "name": "Idempotency-Key", "required": False,
               "description": "Any unique string (1-255 visible ASCII characters). A retry with the same key and body "
                              "returns the first answer; the same key with a different body is 409 "
                              "`idempotency_conflict`. Keys are remembered for IDEMPOTENCY_TTL_SECONDS.",
-              "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+              "schema": {"type": "string", "pattern": _KEY.pattern}}
 
 
 def _file_digest(storage) -> str:
@@ -30,7 +30,7 @@ def _file_digest(storage) -> str:
 def request_fingerprint() -> str:
     """sha256 of what the request asks for: JSON by value, multipart by fields and part contents."""
     if request.mimetype == "multipart/form-data":
-        content = {"form": sorted((name, request.form.getlist(name)) for name in request.form),
+        content = {"form": sorted(request.form.lists(), key=lambda field: str(field[0])),
                    "files": [(name, f.filename or "", _file_digest(f))
                              for name in sorted(request.files) for f in request.files.getlist(name)]}
     else:

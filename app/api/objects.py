@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
-from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
+from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.errors import ValidationFailed
 from app.services import objects
 from schemas.objects import (ObjectCreatedSchema, ObjectFormSchema, ObjectListArgsSchema, ObjectListSchema,
@@ -31,9 +31,7 @@ class Objects(MethodView):
     @blp.response(201, ObjectCreatedSchema)
     @blp.doc(parameters=[HEADER_DOC], requestBody={"content": {
         "application/json": {"schema": TextObjectCreateSchema},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-            "bucket": {"type": "string"}, "metadata": {"type": "string"}}}},
+        "multipart/form-data": multipart_doc(bucket="default: default", metadata="a JSON object"),
     }})
     def post(self):
         """Upload one or more files (multipart `file` parts) or one inline text (JSON)."""

@@ -8,6 +8,14 @@ from app.errors import ValidationFailed
 from app.services.objects import Upload
 
 
+def multipart_doc(required=("file",), **fields: str) -> dict:
+    """OpenAPI for a multipart body of `file` parts plus string form fields (name → description)."""
+    properties = {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}
+    properties.update({name: {"type": "string", "description": text} for name, text in fields.items()})
+    return {"schema": {"type": "object", "properties": properties, "required": list(required),
+                       "additionalProperties": False}}
+
+
 def is_multipart() -> bool:
     """True for multipart/form-data requests."""
     return request.mimetype == "multipart/form-data"
