@@ -45,10 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.api import batches, objects, ops, tasks
     from app.errors import register_error_handlers
 
+    from app.api.auth import document_security
     from app.api.requests import reject_unknown_query_arguments
 
     reject_unknown_query_arguments()
     api = BatcheryApi(app)
+    document_security(api)
     for blueprint in (objects.blp, batches.blp, tasks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.blp)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import get_settings
 
 _engine: Engine | None = None
+_ROWS_PER_INSERT = 1000
 _sessions: sessionmaker | None = None
 
 
@@ -95,5 +96,9 @@ def insert_ignoring_duplicates(session, model, rows: list[dict]) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
-    return max(result.rowcount or 0, 0)
+    # One statement per slice: PostgreSQL allows 65,535 parameters per statement, SQLite 32,766.
+    new = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        result = session.execute(insert(model).values(rows[start:start + _ROWS_PER_INSERT]).on_conflict_do_nothing())
+        new += max(result.rowcount or 0, 0)
+    return new

@@ -48,3 +48,29 @@ def dispatched(monkeypatch):
     calls = []
     monkeypatch.setattr(tasks.batch, "dispatch", lambda batch_id, task_id: calls.append((batch_id, task_id)))
     return calls
+
+
+@pytest.fixture
+def keyed_app(settings_overrides, fake_redis):
+    """The Flask app with real API-key authentication (AUTH_DISABLED off)."""
+    application = create_app({**settings_overrides, "AUTH_DISABLED": False})
+    yield application
+    db.dispose_engine()
+
+
+@pytest.fixture
+def keyed_client(keyed_app):
+    """A test client for the keyed app; send headers from `key_headers`."""
+    return keyed_app.test_client()
+
+
+@pytest.fixture
+def key_headers(keyed_app):
+    """Make an API key for a namespace and return the headers that carry it (Bearer by default)."""
+    from app.services import keys
+
+    def make(namespace: str = "team-a", style: str = "bearer") -> dict:
+        _key_id, plaintext = keys.create_key(namespace)
+        return {"Authorization": f"Bearer {plaintext}"} if style == "bearer" else {"X-Api-Key": plaintext}
+
+    return make

@@ -10,13 +10,13 @@ from tests.api.helpers import assert_error, new_batch, text_objects, upload
 from tests.fixture_files import make_elf
 
 
-def run_items(batch_id):
+def run_items(batch_id, namespace="default"):
     """Process every pending item through the service, then finalize: what the worker's chord does."""
     with session_scope() as session:
         ids = [i.id for i in session.query(BatchItem).filter_by(batch_id=batch_id).order_by(BatchItem.id)]
     lifecycle.start_processing(batch_id)
     for item_id in ids:
-        items.process_item(item_id, "default")
+        items.process_item(item_id, namespace)
     return lifecycle.finalize_batch(batch_id)
 
 
