@@ -49,6 +49,9 @@ def json_body(schema: Schema, optional: bool = False) -> dict:
 
 def form_fields(schema: Schema, list_fields=(), json_fields=("metadata",)) -> dict:
     """Multipart form fields loaded through a schema; JSON-valued fields arrive as strings."""
+    if "file" in request.form:  # a `file` part without a usable filename arrives as a plain field
+        raise ValidationFailed("A 'file' part must be a file upload with a filename in its Content-Disposition.",
+                               {"fields": {"file": ["Not a file upload."]}})
     data = {}
     for name in request.form:
         values = request.form.getlist(name)
