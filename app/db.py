@@ -99,6 +99,7 @@ def insert_ignoring_duplicates(session, model, rows: list[dict]) -> int:
     # One statement per slice: PostgreSQL allows 65,535 parameters per statement, SQLite 32,766.
     new = 0
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        result = session.execute(insert(model).values(rows[start:start + _ROWS_PER_INSERT]).on_conflict_do_nothing())
-        new += max(result.rowcount or 0, 0)
+        statement = insert(model).values(rows[start:start + _ROWS_PER_INSERT]).on_conflict_do_nothing()
+        # RETURNING counts the new rows on both databases (psycopg reports rowcount -1 for multi-row VALUES).
+        new += len(session.execute(statement.returning(*model.__table__.primary_key.columns)).all())
     return new
