@@ -17,21 +17,21 @@ log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, RedisError, ConnectionError)
 
 
-def dispatch(batch_id: str, task_id: str) -> None:
+def dispatch(batch_id: str, task_id: str, namespace: str | None = None) -> None:
     """Enqueue the one dispatch task for a committed, QUEUED batch (called by the API after commit)."""
     # ignore_result: the API process must not subscribe to result channels (see README, "Processes").
-    dispatch_batch.apply_async((batch_id,), task_id=task_id, ignore_result=True)
+    dispatch_batch.apply_async((batch_id, namespace), task_id=task_id, ignore_result=True)
 
 
 @celery_app.task(name="batchery.dispatch_batch", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=5)
-def dispatch_batch(batch_id: str) -> None:
+def dispatch_batch(batch_id: str, namespace: str | None = None) -> None:
     """Move the batch to PROCESSING and fan out one embed_object per pending item, joined by finalize_batch."""
-    work = lifecycle.start_processing(batch_id)
+    work = lifecycle.start_processing(batch_id, namespace)
     if not work:
         return
-    header = [embed_object.si(batch_id, item_id, namespace) for item_id, namespace in work]
-    chord(header)(finalize_batch.si(batch_id))
+    header = [embed_object.si(batch_id, item_id, item_namespace) for item_id, item_namespace in work]
+    chord(header)(finalize_batch.si(batch_id, work[0][1]))
     log.info("dispatched %s items of %s", len(header), batch_id)
 
 
@@ -55,6 +55,6 @@ def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
 
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
-def finalize_batch(batch_id: str) -> str | None:
+def finalize_batch(batch_id: str, namespace: str | None = None) -> str | None:
     """Chord callback: aggregate the batch's items from the database into its final status."""
-    return lifecycle.finalize_batch(batch_id).status
+    return lifecycle.finalize_batch(batch_id, namespace).status

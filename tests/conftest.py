@@ -46,7 +46,8 @@ def dispatched(monkeypatch):
     import tasks.batch
 
     calls = []
-    monkeypatch.setattr(tasks.batch, "dispatch", lambda batch_id, task_id: calls.append((batch_id, task_id)))
+    monkeypatch.setattr(tasks.batch, "dispatch",
+                        lambda batch_id, task_id, namespace=None: calls.append((batch_id, task_id)))
     return calls
 
 

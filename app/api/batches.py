@@ -27,7 +27,7 @@ def start(submission: lifecycle.Submission) -> None:
     from tasks.batch import dispatch
 
     try:
-        dispatch(submission.batch_id, submission.task_id)
+        dispatch(submission.batch_id, submission.task_id, current_namespace())
     except Exception:  # the batch is safely QUEUED in the database; the reaper dispatches it later
         log.exception("could not enqueue dispatch of %s", submission.batch_id)
 

@@ -56,10 +56,20 @@ def submit_batch(namespace: str, batch_id: str, include_processing_history: bool
     return Submission(batch_id, task_id, BatchStatus.QUEUED, True)
 
 
-def start_processing(batch_id: str) -> list[tuple[int, str]]:
+def _other_namespace(session, batch_id: str, namespace: str | None) -> bool:
+    """True when a task names a namespace the batch is not in (it then touches nothing)."""
+    if namespace is None:  # messages enqueued before tasks carried their namespace
+        return False
+    if session.scalar(select(Batch.namespace).where(Batch.id == batch_id)) == namespace:
+        return False
+    log.warning("task for batch %s names namespace %s, which is not the batch's; ignored", batch_id, namespace)
+    return True
+
+
+def start_processing(batch_id: str, namespace: str | None = None) -> list[tuple[int, str]]:
     """QUEUED → PROCESSING; returns the (item id, namespace) pairs to fan out, empty if already started or cancelled."""
     with session_scope() as session:
-        if not _set_status(session, batch_id, BatchStatus.PROCESSING, {BatchStatus.QUEUED}, started_at=utcnow()):
+        if _other_namespace(session, batch_id, namespace) or not _set_status(session, batch_id, BatchStatus.PROCESSING, {BatchStatus.QUEUED}, started_at=utcnow()):
             return []
         batch = session.get(Batch, batch_id)
         ids = session.scalars(select(BatchItem.id).where(
@@ -121,11 +131,11 @@ class Finalization:
     changed: bool
 
 
-def finalize_batch(batch_id: str) -> Finalization:
+def finalize_batch(batch_id: str, namespace: str | None = None) -> Finalization:
     """Aggregate the items (read from the database) into the batch's final status; safe to run twice."""
     with session_scope() as session:
         batch = session.get(Batch, batch_id)
-        if batch is None:
+        if batch is None or _other_namespace(session, batch_id, namespace):
             return Finalization(None, False)
         if batch.status == BatchStatus.CANCELLED:
             cancel_open_items(session, batch_id)
