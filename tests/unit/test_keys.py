@@ -83,3 +83,22 @@ def test_keys_cli_refusals_exit_1_with_a_message(cli_env, capsys):
     assert "namespace" in capsys.readouterr().err
     assert main(["keys", "revoke", "bk_00000000"]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_batchery_up_prints_the_auth_disabled_banner(tmp_path, monkeypatch, capsys):
+    import signal
+    import sys
+
+    import app.cli as cli
+
+    monkeypatch.setenv("BATCHERY_DATA_DIR", str(tmp_path / "up"))
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # no private Redis
+    monkeypatch.delenv("AUTH_DISABLED", raising=False)
+    monkeypatch.setattr(cli, "_children", lambda *a: {"web": [sys.executable, "-c", "pass"]})
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["up", "--port", "1"]) == 1  # the stand-in child exits at once
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert "AUTH IS DISABLED" in capsys.readouterr().err
