@@ -40,3 +40,9 @@ beat_schedule: dict = {}
 # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
 _item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))
 task_annotations = {"batchery.embed_object": {"soft_time_limit": _item_limit, "time_limit": _item_limit + 30}}
+
+# Idle search matrices and cached collection counts of old index signatures are dropped periodically.
+beat_schedule["batchery.sweep_search_cache"] = {
+    "task": "batchery.sweep_search_cache",
+    "schedule": float(os.environ.get("SEARCH_CACHE_SWEEP_SECONDS", "300")),
+}

@@ -22,6 +22,8 @@ class Settings:
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
     STALL_SECONDS: int = 300
+    SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
+    SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
 
     @property
     def database_url(self) -> str:

@@ -4,8 +4,6 @@ import random
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
 
 from app.config import get_settings
 from app.queue import celery_app
@@ -14,7 +12,7 @@ from app.services import items, lifecycle
 log = logging.getLogger(__name__)
 
 # Worth another try: the database was busy or a connection dropped. Anything else is the file's fault.
-TRANSIENT = (OperationalError, RedisError, ConnectionError)
+TRANSIENT = items.TRANSIENT_ERRORS
 
 
 def dispatch(batch_id: str, task_id: str) -> None:
@@ -47,9 +45,10 @@ def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
     try:
         return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,))
     except TRANSIENT as exc:
-        if self.request.retries + 1 >= get_settings().ITEM_MAX_ATTEMPTS:
-            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, self.request.retries + 1, exc)
-            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}")}
+        attempts = self.request.retries + 1
+        if attempts >= get_settings().ITEM_MAX_ATTEMPTS:
+            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, attempts, exc)
+            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}", attempts)}
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
 
 

@@ -108,6 +108,7 @@ def describe_batch(batch, counts: dict) -> dict:
         "completed_at": batch.completed_at, "submit_at": batch.submit_at, "progress": progress,
         "status_message": status_message(batch, progress), "health": health,
         "estimated_completion": (utcnow() + timedelta(seconds=eta)) if eta is not None else None,
-        "force_overwrite": batch.force_overwrite, "webhook_url": batch.webhook_url,
+        "force_overwrite": batch.force_overwrite, "delete_originals": bool(batch.delete_originals),
+        "webhook_url": batch.webhook_url,
         "parent_batch_id": batch.parent_batch_id, "metadata": batch.metadata_ or {}, "error": batch.error,
     }

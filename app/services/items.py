@@ -4,17 +4,27 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import storage
 from app.config import get_settings
 from app.db import session_scope
 from app.extractors import Extraction, ExtractionError, extract
-from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject, Vector, utcnow
+from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM
+from app.services.collections import record_vector_write
+from app.services.originals import ORIGINAL_DELETED, release_quietly
 from app.services.progress import count_transition
 
 log = logging.getLogger(__name__)
+
+# Worth another attempt (the database was busy or a connection dropped); anything else is the file's fault.
+TRANSIENT_ERRORS = (OperationalError, RedisError, ConnectionError)
+
+
+class ContentAlreadyStored(Exception):
+    """Another item stored these bytes in the collection first (seen under the collection's write lock)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,9 @@ class Claim:
     force_overwrite: bool
     record_history: bool
     attempt: int
+    delete_originals: bool
+    dimensions: int
+    original_deleted: bool
 
 
 def _move_item(session, item_id: int, allowed, new: str, **values) -> bool:
@@ -57,14 +70,16 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
                 session.commit()
                 count_transition(batch.id, item.status, ItemStatus.CANCELLED)
             return ItemStatus.CANCELLED
-        old = item.status
-        if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=item.attempts + 1,
-                          started_at=utcnow()):
+        old, attempt = item.status, item.attempts + 1  # read once: the UPDATE below refreshes `item`
+        if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=attempt, started_at=utcnow()):
             return "RACED"
         obj = session.get(StoredObject, item.object_id)
+        collection = session.get(Collection, (namespace, batch.collection_id))
         claim = Claim(item.id, batch.id, namespace, batch.collection_id, item.object_id, item.filename,
                       item.sha256, obj.storage_path if obj else None, batch.force_overwrite,
-                      batch.include_processing_history, item.attempts + 1)
+                      batch.include_processing_history, attempt, batch.delete_originals,
+                      collection.dimensions if collection else get_settings().EMBEDDING_DIMENSIONS,
+                      obj is not None and obj.original_deleted_at is not None)
     if old != ItemStatus.PROCESSING:
         count_transition(claim.batch_id, old, ItemStatus.PROCESSING)
     return claim
@@ -89,12 +104,17 @@ def fail_item(claim: Claim, error_type: str, message: str, history: list | None 
     return finish_item(claim, ItemStatus.FAILED, history, error_type=error_type, error_message=message[:2000])
 
 
-def _content_known(claim: Claim) -> bool:
+def _content_known_in(session, claim: Claim) -> bool:
     """True when the collection already holds vectors for these exact bytes."""
+    return bool(session.scalar(select(exists().where(
+        Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
+        Vector.sha256 == claim.sha256))))
+
+
+def _content_known(claim: Claim) -> bool:
+    """_content_known_in, in a transaction of its own."""
     with session_scope() as session:
-        return bool(session.scalar(select(exists().where(
-            Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
-            Vector.sha256 == claim.sha256))))
+        return _content_known_in(session, claim)
 
 
 def _vector_writer(claim: Claim, extraction: Extraction):
@@ -107,6 +127,9 @@ def _vector_writer(claim: Claim, extraction: Extraction):
     } for chunk in extraction.chunks]
 
     def write(session):
+        record_vector_write(session, claim.namespace, claim.collection_id)  # first: it locks the collection
+        if not claim.force_overwrite and _content_known_in(session, claim):
+            raise ContentAlreadyStored(claim.sha256)
         session.execute(delete(Vector).where(
             Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
             Vector.sha256 == claim.sha256))
@@ -129,6 +152,9 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
     """Read, extract, embed and store one claimed item; every per-file problem ends as a typed item error."""
     if not claim.force_overwrite and _content_known(claim):
         return finish_item(claim, ItemStatus.SKIPPED, [{"name": "dedup", "duration_ms": 0.0, "outcome": "skipped"}])
+    if claim.original_deleted:
+        return fail_item(claim, "processing_error", ORIGINAL_DELETED, [{"name": "read", "duration_ms": 0.0,
+                                                                         "outcome": "error"}])
     history = []
     started = time.perf_counter()
     try:
@@ -136,9 +162,11 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
             raise FileNotFoundError("the object was deleted")
         data = storage.read_bytes(claim.storage_path)
         history.append(_stage("read", started, "ok"))
-        extraction = extract(data, dimensions=get_settings().EMBEDDING_DIMENSIONS)
+        extraction = extract(data, dimensions=claim.dimensions)
     except timeout_errors:
         return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
+    except TRANSIENT_ERRORS:
+        raise  # the task retries the whole item with backoff
     except ExtractionError as exc:
         history += _stages(exc.stages)
         return fail_item(claim, exc.error_type, str(exc), history)
@@ -155,7 +183,7 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
                                write=_vector_writer(claim, extraction), chunks=len(extraction.chunks),
                                dimensions=extraction.dimensions, media_type=extraction.media_type,
                                error_type=None, error_message=None)
-        except IntegrityError:
+        except (IntegrityError, ContentAlreadyStored):
             # Another item with the same bytes landed concurrently; it is now known content.
             if not claim.force_overwrite and _content_known(claim):
                 return finish_item(claim, ItemStatus.SKIPPED, history)
@@ -171,18 +199,22 @@ def process_item(item_id: int, namespace: str, timeout_errors: tuple = ()) -> di
         status = embed_claimed(claim, timeout_errors)
     except timeout_errors:
         status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
+    if claim.delete_originals and status in (ItemStatus.SUCCEEDED, ItemStatus.SKIPPED):
+        release_quietly(claim.object_id, claim.item_id)
     return {"item_id": item_id, "status": status}
 
 
-def give_up(item_id: int, message: str) -> str:
-    """End an open item FAILED after its transient errors used up every attempt."""
+def give_up(item_id: int, message: str, attempts: int = 0) -> str:
+    """End an open item FAILED after its transient errors used up every attempt (`attempts` of them)."""
     with session_scope() as session:
         item = session.get(BatchItem, item_id)
         if item is None or item.status in FINISHED_ITEM:
             return item.status if item else "MISSING"
         old = item.status
+        # An attempt that failed before its claim reached the database still counts.
         if not _move_item(session, item_id, {old}, ItemStatus.FAILED, finished_at=utcnow(),
-                          error_type="processing_error", error_message=f"Gave up after retries: {message}"[:2000]):
+                          attempts=max(item.attempts, attempts), error_type="processing_error",
+                          error_message=f"Gave up after {max(item.attempts, attempts)} attempts: {message}"[:2000]):
             return "RACED"
         batch_id = item.batch_id
     count_transition(batch_id, old, ItemStatus.FAILED)
