@@ -1,6 +1,7 @@
 """The pipeline: dispatch_batch builds a chord of embed_object tasks whose callback is finalize_batch."""
 import logging
 import random
+import time
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
@@ -42,8 +43,11 @@ def _backoff(retries: int) -> float:
                  max_retries=None)
 def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
     """Embed one object of a batch; returns only {item_id, status} (never vectors)."""
+    # The soft limit (celeryconfig's task_annotations) raises SoftTimeLimitExceeded once; the deadline
+    # catches the case where a library swallowed it.
+    deadline = time.monotonic() + self.soft_time_limit if self.soft_time_limit else None
     try:
-        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,))
+        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,), deadline=deadline)
     except TRANSIENT as exc:
         attempts = self.request.retries + 1
         if attempts >= get_settings().ITEM_MAX_ATTEMPTS:

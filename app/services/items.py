@@ -148,7 +148,18 @@ def _stages(records) -> list[dict]:
     return [{"name": r.name, "duration_ms": round(r.duration_ms, 3), "outcome": r.outcome} for r in records or []]
 
 
-def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
+def _caused_by(exc: BaseException, kinds: tuple) -> bool:
+    """True when `exc` was raised while handling (or from) an exception of one of `kinds`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen and kinds:
+        if isinstance(exc, kinds):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def embed_claimed(claim: Claim, timeout_errors: tuple = (), deadline: float | None = None) -> str:
     """Read, extract, embed and store one claimed item; every per-file problem ends as a typed item error."""
     if not claim.force_overwrite and _content_known(claim):
         return finish_item(claim, ItemStatus.SKIPPED, [{"name": "dedup", "duration_ms": 0.0, "outcome": "skipped"}])
@@ -169,6 +180,8 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
         raise  # the task retries the whole item with backoff
     except ExtractionError as exc:
         history += _stages(exc.stages)
+        if _caused_by(exc, timeout_errors):  # an extractor wrapped the time limit as a decode failure
+            return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
         return fail_item(claim, exc.error_type, str(exc), history)
     except FileNotFoundError:
         return fail_item(claim, "processing_error", "The stored file of this object is missing.", history)
@@ -176,6 +189,10 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
         log.exception("extraction of item %s failed", claim.item_id)
         return fail_item(claim, "processing_error", f"{type(exc).__name__}: {exc}", history)
     history += _stages(extraction.stages)
+    if deadline is not None and time.monotonic() > deadline:
+        # The limit's exception fired but a library swallowed it (pypdf, parsing leniently, does): the
+        # extraction may be partial, so it is a timeout and nothing is stored.
+        return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
     for attempt in range(3):
         stored = time.perf_counter()
         try:
@@ -190,13 +207,13 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
     return fail_item(claim, "processing_error", "Could not store vectors after repeated conflicts.", history)
 
 
-def process_item(item_id: int, namespace: str, timeout_errors: tuple = ()) -> dict:
-    """Claim and process one item; returns a tiny summary for the chord."""
+def process_item(item_id: int, namespace: str, timeout_errors: tuple = (), deadline: float | None = None) -> dict:
+    """Claim and process one item (`deadline`: time.monotonic() of its time limit); returns a tiny summary."""
     claim = claim_item(item_id, namespace)
     if not isinstance(claim, Claim):
         return {"item_id": item_id, "status": claim}
     try:
-        status = embed_claimed(claim, timeout_errors)
+        status = embed_claimed(claim, timeout_errors, deadline)
     except timeout_errors:
         status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
     if claim.delete_originals and status in (ItemStatus.SUCCEEDED, ItemStatus.SKIPPED):

@@ -40,7 +40,13 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_db, tmp_path_factory):
+def worker_env():
+    """Extra environment for the stack's worker; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def stack(database_url, redis_db, tmp_path_factory, worker_env):
     """The API (test client) and one real worker sharing the database and Redis."""
     data_dir = tmp_path_factory.mktemp("data")
     prefix = f"it-{os.getpid()}-{data_dir.name}:"
@@ -52,7 +58,7 @@ def stack(database_url, redis_db, tmp_path_factory):
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)
-    env = {**os.environ, **settings}
+    env = {**os.environ, **settings, **worker_env}
     worker = Worker(env, data_dir / "worker.log").wait_ready(celery_app)
     yield {"app": app, "client": app.test_client(), "redis": redis_db.client, "worker": worker,
            "settings": settings, "env": env, "data_dir": data_dir}
