@@ -1,15 +1,18 @@
 """embed_object's retry path: transient errors retried with backoff up to ITEM_MAX_ATTEMPTS, fatal ones not."""
 import io
+import time
 
 import pytest
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery.exceptions import Retry
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app import storage
 from app.config import with_overrides
 from app.db import session_scope
-from app.models import BatchItem
+from app.extractors import CorruptedFileError
+from app.models import BatchItem, Vector
 from app.services import batches, items, lifecycle
 from app.services.objects import Upload
 from tasks.batch import embed_object
@@ -121,8 +124,6 @@ def test_soft_time_limit_ends_the_item_as_timeout(item, retries, monkeypatch):
 
 
 def test_a_time_limit_an_extractor_wrapped_is_still_a_timeout(item, retries, monkeypatch):
-    from app.extractors import CorruptedFileError
-
     batch_id, item_id = item
 
     def wrapping(*_, **__):
@@ -136,12 +137,6 @@ def test_a_time_limit_an_extractor_wrapped_is_still_a_timeout(item, retries, mon
 
 
 def test_an_extraction_that_ends_past_its_deadline_is_a_timeout_and_stores_nothing(item):
-    import time
-
-    from sqlalchemy import func, select
-
-    from app.models import Vector
-
     _, item_id = item
     # What a library that swallowed SoftTimeLimitExceeded looks like: extract() returns, but late.
     assert items.process_item(item_id, "default", deadline=time.monotonic() - 1)["status"] == "FAILED"
