@@ -65,12 +65,13 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
             return "MISSING"
         if item.status in FINISHED_ITEM:
             return item.status
+        # Read before any UPDATE: an UPDATE through the session also refreshes `item` itself.
+        old, attempt = item.status, item.attempts + 1
         if batch.status == BatchStatus.CANCELLED:
-            if _move_item(session, item_id, {item.status}, ItemStatus.CANCELLED, finished_at=utcnow()):
+            if _move_item(session, item_id, {old}, ItemStatus.CANCELLED, finished_at=utcnow()):
                 session.commit()
-                count_transition(batch.id, item.status, ItemStatus.CANCELLED)
+                count_transition(batch.id, old, ItemStatus.CANCELLED)
             return ItemStatus.CANCELLED
-        old, attempt = item.status, item.attempts + 1  # read once: the UPDATE below refreshes `item`
         if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=attempt, started_at=utcnow()):
             return "RACED"
         obj = session.get(StoredObject, item.object_id)

@@ -13,6 +13,7 @@ from app.config import with_overrides
 from app.db import session_scope
 from app.extractors import CorruptedFileError
 from app.models import BatchItem, Vector
+from app.redis_client import get_redis, key
 from app.services import batches, items, lifecycle
 from app.services.objects import Upload
 from tasks.batch import embed_object
@@ -144,3 +145,12 @@ def test_an_extraction_that_ends_past_its_deadline_is_a_timeout_and_stores_nothi
     assert (row.error_type, row.chunks) == ("timeout", None)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Vector)) == 0
+
+
+def test_an_item_of_a_cancelled_batch_moves_its_progress_counter(item):
+    batch_id, item_id = item
+    items.claim_item(item_id, "default")  # PROCESSING, counted as such
+    lifecycle.cancel_batch("default", batch_id)  # cancels PENDING items only; this one is held
+    assert items.claim_item(item_id, "default") == "CANCELLED"  # a redelivery after the cancel
+    counters = get_redis().hgetall(key("progress", batch_id))
+    assert (counters["processing"], counters["cancelled"]) == ("0", "1")
