@@ -67,9 +67,10 @@ class MatrixCache:
         return len(idle)
 
     def clear(self) -> None:
-        """Forget everything (tests, benchmarks)."""
+        """Forget everything, build count included (tests, benchmarks)."""
         with self._lock:
             self._entries.clear()
+            self.builds = 0
 
     def __len__(self) -> int:
         return len(self._entries)
