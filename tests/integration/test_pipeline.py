@@ -100,7 +100,10 @@ def test_cancel_mid_batch_leaves_nothing_pending(stack):
 
     def settled():
         summary, results = all_results(client, batch["batch_id"])
-        return (summary, results) if not {"PENDING", "PROCESSING"} & {r["status"] for r in results} else None
+        open_rows = {"PENDING", "PROCESSING"} & {r["status"] for r in results}
+        # The summary and the rows are separate reads: wait until both agree that everything settled.
+        counted = summary["successful"] + summary["skipped"] + summary["failed"] + summary["cancelled"]
+        return (summary, results) if not open_rows and counted == 400 else None
     summary, results = wait_for(settled, 120, interval=0.2, message="every item to settle")
     assert summary["status"] == "CANCELLED"
     assert summary["cancelled"] > 0 and summary["successful"] > 0
