@@ -22,6 +22,9 @@ class Settings:
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
     STALL_SECONDS: int = 300
+    RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
+    HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
+    HEALTH_SLOW_RATIO: float = 0.25        # recent rate below this fraction of the batch's average → degraded
 
     @property
     def database_url(self) -> str:
@@ -42,6 +45,8 @@ def _coerce(kind, raw):
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _TRUE
     if kind is int or kind == "int":
         return int(raw)
+    if kind is float or kind == "float":
+        return float(raw)
     return raw
 
 

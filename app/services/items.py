@@ -12,6 +12,7 @@ from app.db import session_scope
 from app.extractors import Extraction, ExtractionError, extract
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM
+from app.services.metrics import observe_item_duration
 from app.services.progress import count_transition
 
 log = logging.getLogger(__name__)
@@ -167,10 +168,12 @@ def process_item(item_id: int, namespace: str, timeout_errors: tuple = ()) -> di
     claim = claim_item(item_id, namespace)
     if not isinstance(claim, Claim):
         return {"item_id": item_id, "status": claim}
+    started = time.perf_counter()
     try:
         status = embed_claimed(claim, timeout_errors)
     except timeout_errors:
         status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
+    observe_item_duration(time.perf_counter() - started)
     return {"item_id": item_id, "status": status}
 
 
