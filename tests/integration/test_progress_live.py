@@ -86,8 +86,9 @@ def test_redelivered_messages_never_count_twice(stack):
     during = [embed_object.apply_async((batch_id, item_id, "default")) for item_id in item_ids(batch_id)]
     final, _ = watch_until_finished(client, batch_id)
     after = [embed_object.apply_async((batch_id, item_id, "default")) for item_id in item_ids(batch_id)]
-    answers = [r.get(timeout=60) for r in during + after]
-    assert {a["status"] for a in answers} == {"SUCCEEDED"}
+    # A duplicate that lost the claim race to its twin answers RACED; once finished, every item reads SUCCEEDED.
+    assert {r.get(timeout=60)["status"] for r in during} <= {"SUCCEEDED", "RACED"}
+    assert {r.get(timeout=60)["status"] for r in after} == {"SUCCEEDED"}
 
     assert final["status"] == "COMPLETED" and final["progress"]["processed"] == 40
     with session_scope() as session:
