@@ -41,13 +41,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
     app.extensions["celery"] = celery_app
 
-    from app.api import batches, collections, objects, ops, tasks
+    from app.api import batches, collections, metrics, objects, ops, tasks
     from app.errors import register_error_handlers
 
     api = BatcheryApi(app)
     for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.blp)
+    app.register_blueprint(metrics.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
         log.warning("AUTH IS DISABLED: every request is trusted (X-Namespace picks the namespace). "

@@ -24,6 +24,9 @@ class Settings:
     STALL_SECONDS: int = 300
     SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
     SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
+    RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
+    HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
+    HEALTH_SLOW_RATIO: float = 0.25        # recent rate below this fraction of the batch's average → degraded
 
     @property
     def database_url(self) -> str:
@@ -44,6 +47,8 @@ def _coerce(kind, raw):
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _TRUE
     if kind is int or kind == "int":
         return int(raw)
+    if kind is float or kind == "float":
+        return float(raw)
     return raw
 
 

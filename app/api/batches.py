@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
 from app.services import batches, lifecycle, results
-from app.services.batch_view import assess_health, build_progress
+from app.services.batch_view import batch_health
 from app.services.progress import read_counts
 from app.services.signing import new_webhook_secret
 from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
@@ -121,9 +121,9 @@ def retry(batch_id):
 def health(batch_id):
     """Why a batch is healthy, degraded or unhealthy."""
     batch = batches.find_batch(current_namespace(), batch_id)
-    counts = read_counts(batch)
-    state, stalled, reasons = assess_health(batch, counts, build_progress(batch, counts))
-    return {"batch_id": batch.id, "health": state, "stalled_seconds": stalled, "reasons": reasons}
+    verdict = batch_health(batch, read_counts(batch))
+    return {"batch_id": batch.id, "health": verdict.state, "stalled_seconds": verdict.stalled_seconds,
+            "reasons": verdict.reasons}
 
 
 @blp.route("/<string:batch_id>/results", methods=["GET"])

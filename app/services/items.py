@@ -15,6 +15,7 @@ from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, St
 from app.models.status import FINISHED_ITEM
 from app.services.collections import record_vector_write
 from app.services.originals import ORIGINAL_DELETED, release_quietly
+from app.services.metrics import observe_item_duration
 from app.services.progress import count_transition
 
 log = logging.getLogger(__name__)
@@ -213,12 +214,14 @@ def process_item(item_id: int, namespace: str, timeout_errors: tuple = (), deadl
     claim = claim_item(item_id, namespace)
     if not isinstance(claim, Claim):
         return {"item_id": item_id, "status": claim}
+    started = time.perf_counter()
     try:
         status = embed_claimed(claim, timeout_errors, deadline)
     except timeout_errors:
         status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
     if claim.delete_originals and status in (ItemStatus.SUCCEEDED, ItemStatus.SKIPPED):
         release_quietly(claim.object_id, claim.item_id)
+    observe_item_duration(time.perf_counter() - started)
     return {"item_id": item_id, "status": status}
 
 

@@ -9,6 +9,7 @@ from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
 from app.services.batches import load_batch
+from app.services.metrics import count_item_outcomes
 from app.services.progress import count_items_in_db, store_counts
 from app.services.task_status import write_task_status
 
@@ -89,13 +90,14 @@ def cancel_batch(namespace: str, batch_id: str) -> dict:
             current = session.get(Batch, batch_id).status
             raise InvalidState(f"A {current} batch cannot be cancelled.", {"status": current})
         # Items a worker holds right now finish on their own; the rest are cancelled here.
-        session.execute(
+        cancelled = session.execute(
             update(BatchItem).where(BatchItem.batch_id == batch.id, BatchItem.status == ItemStatus.PENDING)
             .values(status=ItemStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
-        )
+        ).rowcount or 0
         counts = count_items_in_db(session, batch.id)
         task_id = batch.task_id
     store_counts(batch_id, counts)
+    count_item_outcomes(ItemStatus.CANCELLED, cancelled)
     if task_id:
         write_task_status(task_id, batch_id, namespace, BatchStatus.CANCELLED)
     return {"batch_id": batch_id, "previous_state": previous, "current_state": BatchStatus.CANCELLED}
@@ -127,8 +129,7 @@ def finalize_batch(batch_id: str) -> Finalization:
         batch = session.get(Batch, batch_id)
         if batch is None:
             return Finalization(None, False)
-        if batch.status == BatchStatus.CANCELLED:
-            cancel_open_items(session, batch_id)
+        cancelled = cancel_open_items(session, batch_id) if batch.status == BatchStatus.CANCELLED else 0
         counts = count_items_in_db(session, batch_id)
         if batch.status in FINISHED_BATCH:
             status, changed = batch.status, False
@@ -143,6 +144,7 @@ def finalize_batch(batch_id: str) -> Finalization:
             changed = _set_status(session, batch_id, status, RUNNING_BATCH, completed_at=utcnow(), error=error)
         task_id, namespace = batch.task_id, batch.namespace
     store_counts(batch_id, counts)
+    count_item_outcomes(ItemStatus.CANCELLED, cancelled)
     if task_id:
         write_task_status(task_id, batch_id, namespace, status)
     return Finalization(status, changed)
