@@ -22,6 +22,13 @@ class Settings:
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
     STALL_SECONDS: int = 300
+    WEBHOOK_ALLOW_PRIVATE: bool = False    # loopback/private webhook targets: development and tests only
+    WEBHOOK_MAX_ATTEMPTS: int = 6
+    WEBHOOK_BACKOFF_BASE_MS: int = 30_000  # first retry after ~30 s, doubling each time (with jitter)
+    WEBHOOK_TIMEOUT_SECONDS: int = 10
+    SSE_POLL_MS: int = 500
+    SSE_HEARTBEAT_SECONDS: int = 15
+    SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
 
     @property
     def database_url(self) -> str:
