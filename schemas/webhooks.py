@@ -70,3 +70,10 @@ class EventStreamArgsSchema(Schema):
 
     last_event_id = fields.Int(load_default=None, validate=validate.Range(min=0, max=2**62),
                                metadata={"description": "Resume after this event id (the Last-Event-ID header wins)."})
+
+
+class EventStreamHeadersSchema(Schema):
+    """Headers of GET /v1/batches/{id}/events."""
+
+    last_event_id = fields.Int(data_key="Last-Event-ID", load_default=None, validate=validate.Range(min=0, max=2**62),
+                               metadata={"description": "Resume after this event id (sent by EventSource on reconnect)."})

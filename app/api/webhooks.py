@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.requests import json_body
 from app.services import webhooks
 from schemas.webhooks import (DeliveryArgsSchema, DeliveryListSchema, WebhookCreateSchema, WebhookListSchema,
                               WebhookSchema)
@@ -22,11 +23,11 @@ class Webhooks(MethodView):
         """List subscriptions, newest first (secrets are never shown again)."""
         return {"webhooks": webhooks.list_webhooks(current_namespace())}
 
-    @blp.arguments(WebhookCreateSchema)
     @blp.response(201, WebhookSchema)
-    def post(self, args):
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": WebhookCreateSchema}}})
+    def post(self):
         """Subscribe a URL to event types; the signing secret (generated when absent) is shown only here."""
-        return webhooks.create_webhook(current_namespace(), **args)
+        return webhooks.create_webhook(current_namespace(), **json_body(WebhookCreateSchema()))
 
 
 @blp.route("/<string:webhook_id>")
