@@ -8,7 +8,8 @@ webhook_url = validate.And(validate.Length(max=2048), validate.URL(schemes={"htt
 class WebhookCreateSchema(Schema):
     """Body of POST /v1/webhooks."""
 
-    url = fields.Str(required=True, validate=webhook_url)
+    url = fields.Str(required=True, validate=webhook_url,
+                     metadata={"format": "uri", "pattern": "^https?://", "description": "A public http(s) URL."})
     events = fields.List(fields.Str(validate=validate.OneOf(EVENT_TYPES)), required=True,
                          validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2))
     secret = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=8, max=128))
@@ -68,12 +69,12 @@ class EventSchema(Schema):
 class EventStreamArgsSchema(Schema):
     """Query arguments of GET /v1/batches/{id}/events."""
 
-    last_event_id = fields.Int(load_default=None, validate=validate.Range(min=0, max=2**62),
+    last_event_id = fields.Int(validate=validate.Range(min=0, max=2**62),
                                metadata={"description": "Resume after this event id (the Last-Event-ID header wins)."})
 
 
 class EventStreamHeadersSchema(Schema):
     """Headers of GET /v1/batches/{id}/events."""
 
-    last_event_id = fields.Int(data_key="Last-Event-ID", load_default=None, validate=validate.Range(min=0, max=2**62),
+    last_event_id = fields.Int(data_key="Last-Event-ID", validate=validate.Range(min=0, max=2**62),
                                metadata={"description": "Resume after this event id (sent by EventSource on reconnect)."})

@@ -26,7 +26,7 @@ def stream_events(args, headers, batch_id):
     """Stream the batch's progress and state changes until it finishes."""
     namespace = current_namespace()
     # The header is what EventSource sends when it reconnects, so it wins over the query argument.
-    after = headers["last_event_id"] if headers["last_event_id"] is not None else (args["last_event_id"] or 0)
+    after = headers.get("last_event_id", args.get("last_event_id", 0))
     find_batch(namespace, batch_id)  # an unknown (or another namespace's) batch is a 404 before any byte streams
     return Response(stream_batch_events(namespace, batch_id, after), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -40,7 +40,7 @@ def _resolve(host: str, port: int, resolver) -> list[str]:
         pass
     try:
         infos = resolver(host, port, 0, socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise UnsafeUrl(f"the host {host!r} does not resolve ({exc})") from None
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
