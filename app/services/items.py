@@ -57,14 +57,13 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
                 session.commit()
                 count_transition(batch.id, item.status, ItemStatus.CANCELLED)
             return ItemStatus.CANCELLED
-        old = item.status
-        if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=item.attempts + 1,
-                          started_at=utcnow()):
+        old, attempt = item.status, item.attempts + 1
+        if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=attempt, started_at=utcnow()):
             return "RACED"
         obj = session.get(StoredObject, item.object_id)
         claim = Claim(item.id, batch.id, namespace, batch.collection_id, item.object_id, item.filename,
                       item.sha256, obj.storage_path if obj else None, batch.force_overwrite,
-                      batch.include_processing_history, item.attempts + 1)
+                      batch.include_processing_history, attempt)
     if old != ItemStatus.PROCESSING:
         count_transition(claim.batch_id, old, ItemStatus.PROCESSING)
     return claim
