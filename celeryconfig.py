@@ -33,6 +33,8 @@ task_routes = {
     "batchery.dispatch_batch": {"queue": "batchery"},
     "batchery.embed_object": {"queue": "batchery"},
     "batchery.finalize_batch": {"queue": "batchery"},
+    "batchery.deliver_webhook": {"queue": "batchery"},
+    "batchery.announce_events": {"queue": "batchery"},
 }
 
 beat_schedule: dict = {}
@@ -46,3 +48,6 @@ beat_schedule["batchery.sweep_search_cache"] = {
     "task": "batchery.sweep_search_cache",
     "schedule": float(os.environ.get("SEARCH_CACHE_SWEEP_SECONDS", "300")),
 }
+
+# Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
+beat_schedule["announce-webhook-events"] = {"task": "batchery.announce_events", "schedule": 60.0}

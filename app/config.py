@@ -27,6 +27,13 @@ class Settings:
     RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
     HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
     HEALTH_SLOW_RATIO: float = 0.25        # recent rate below this fraction of the batch's average → degraded
+    WEBHOOK_ALLOW_PRIVATE: bool = False    # loopback/private webhook targets: development and tests only
+    WEBHOOK_MAX_ATTEMPTS: int = 6
+    WEBHOOK_BACKOFF_BASE_MS: int = 30_000  # first retry after ~30 s, doubling each time (with jitter)
+    WEBHOOK_TIMEOUT_SECONDS: int = 10
+    SSE_POLL_MS: int = 500
+    SSE_HEARTBEAT_SECONDS: int = 15
+    SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
 
     @property
     def database_url(self) -> str:

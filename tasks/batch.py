@@ -9,6 +9,7 @@ from celery import chord
 from app.config import get_settings
 from app.queue import celery_app
 from app.services import items, lifecycle
+from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)
 
@@ -59,5 +60,7 @@ def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
 def finalize_batch(batch_id: str) -> str | None:
-    """Chord callback: aggregate the batch's items from the database into its final status."""
-    return lifecycle.finalize_batch(batch_id).status
+    """Chord callback: aggregate the batch's items from the database into its final status, then announce events."""
+    status = lifecycle.finalize_batch(batch_id).status
+    announce(batch_id)  # every time, so a redelivered finalize sends what a crashed one recorded
+    return status

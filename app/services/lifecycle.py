@@ -8,6 +8,7 @@ from app.db import session_scope
 from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
+from app.services import events
 from app.services.batches import load_batch
 from app.services.metrics import count_item_outcomes
 from app.services.progress import count_items_in_db, store_counts
@@ -52,6 +53,7 @@ def submit_batch(namespace: str, batch_id: str, include_processing_history: bool
             session.rollback()
             return submit_batch(namespace, batch_id, include_processing_history)
         counts = count_items_in_db(session, batch.id)
+        events.record(session, batch, "batch.submitted", counts, status=BatchStatus.QUEUED, task_id=task_id)
     store_counts(batch_id, counts)
     write_task_status(task_id, batch_id, namespace, BatchStatus.QUEUED)
     return Submission(batch_id, task_id, BatchStatus.QUEUED, True)
@@ -95,6 +97,7 @@ def cancel_batch(namespace: str, batch_id: str) -> dict:
             .values(status=ItemStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
         ).rowcount or 0
         counts = count_items_in_db(session, batch.id)
+        events.record(session, batch, "batch.cancelled", counts, status=BatchStatus.CANCELLED, previous_state=previous)
         task_id = batch.task_id
     store_counts(batch_id, counts)
     count_item_outcomes(ItemStatus.CANCELLED, cancelled)
@@ -142,6 +145,7 @@ def finalize_batch(batch_id: str) -> Finalization:
                 return Finalization(batch.status, False)
             error = "Every item failed." if status == BatchStatus.FAILED else None
             changed = _set_status(session, batch_id, status, RUNNING_BATCH, completed_at=utcnow(), error=error)
+        events.record_finalization(session, batch, status, changed, counts)
         task_id, namespace = batch.task_id, batch.namespace
     store_counts(batch_id, counts)
     count_item_outcomes(ItemStatus.CANCELLED, cancelled)
