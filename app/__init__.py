@@ -42,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
     app.extensions["celery"] = celery_app
 
-    from app.api import batches, objects, ops, tasks
+    from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
     from app.errors import register_error_handlers
 
     from app.api.auth import document_security
@@ -51,9 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     reject_unknown_query_arguments()
     api = BatcheryApi(app)
     document_security(api)
-    for blueprint in (objects.blp, batches.blp, tasks.blp):
+    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.blp)
+    app.register_blueprint(metrics.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
         from app.services.keys import auth_disabled_banner

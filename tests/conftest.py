@@ -52,6 +52,16 @@ def dispatched(monkeypatch):
 
 
 @pytest.fixture
+def enqueued_deliveries(monkeypatch):
+    """Record webhook delivery enqueues instead of publishing them."""
+    import tasks.webhooks
+
+    calls = []
+    monkeypatch.setattr(tasks.webhooks, "enqueue_delivery", lambda event_id, target: calls.append((event_id, target)))
+    return calls
+
+
+@pytest.fixture
 def keyed_app(settings_overrides, fake_redis):
     """The Flask app with real API-key authentication (AUTH_DISABLED off)."""
     application = create_app({**settings_overrides, "AUTH_DISABLED": False})
