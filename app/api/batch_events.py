@@ -17,11 +17,15 @@ _STREAM_DOC = (
     "The stream ends after the batch's final event."
 )
 
+# One message of the stream as clients parse it (the schema every message is checked against).
+_SSE_MESSAGE = {"type": "object", "properties": {
+    "id": {"type": "string"}, "event": {"type": "string"}, "data": {"type": "string"}, "retry": {"type": "integer"}}}
+
 
 @blp.route("/<string:batch_id>/events", methods=["GET"])
 @blp.arguments(EventStreamArgsSchema, location="query")
 @blp.arguments(EventStreamHeadersSchema, location="headers")
-@blp.response(200, {"type": "string"}, content_type="text/event-stream", description=_STREAM_DOC)
+@blp.response(200, _SSE_MESSAGE, content_type="text/event-stream", description=_STREAM_DOC)
 def stream_events(args, headers, batch_id):
     """Stream the batch's progress and state changes until it finishes."""
     namespace = current_namespace()

@@ -24,11 +24,24 @@ ENDPOINTS = [
     ("GET", "/v1/batches/{finished_id}/errors", None),
     ("GET", "/v1/tasks/{task_id}", None),
     ("POST", "/v1/batches", {"collection_id": "docs", "object_ids": ["{object_id}"]}),
+    ("GET", "/v1/batches/{finished_id}/events", None),
+    ("GET", "/v1/collections/{collection_id}", None),
+    ("POST", "/v1/collections/{collection_id}/search", {"query": "owner's words", "top_k": 3}),
+    ("GET", "/v1/webhooks/{webhook_id}", None),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries", None),
+    ("DELETE", "/v1/webhooks/{webhook_id}", None),
 ]
 
 # What an id of each kind looks like when nobody has it.
 UNKNOWN = {"object_id": "obj_00000000000000000000000000", "draft_id": "bat_00000000000000000000000000",
-           "finished_id": "bat_00000000000000000000000001", "task_id": "tsk_00000000000000000000000000"}
+           "finished_id": "bat_00000000000000000000000001", "task_id": "tsk_00000000000000000000000000",
+           "collection_id": "no-such-collection", "webhook_id": "whk_00000000000000000000000000"}
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    """Webhooks to a loopback address are allowed here (nothing is delivered: the enqueue is recorded)."""
+    return {**settings_overrides, "WEBHOOK_ALLOW_PRIVATE": True}
 
 
 def _seed(client, owner: dict, intruder: dict) -> dict:
@@ -40,14 +53,17 @@ def _seed(client, owner: dict, intruder: dict) -> dict:
 
     object_id = post("/v1/objects", json={"text": "owner's words", "filename": "a.txt"})["objects"][0]["object_id"]
     bad = post("/v1/objects", json={"text": "PK\x03\x04" + "\x00" * 40, "filename": "x.zip"})["objects"][0]["object_id"]
-    draft_id = post("/v1/batches", json={"collection_id": "docs", "object_ids": [object_id]})["batch_id"]
-    finished_id = post("/v1/batches", json={"collection_id": "docs", "object_ids": [object_id, bad]})["batch_id"]
+    draft_id = post("/v1/batches", json={"collection_id": "owner-docs", "object_ids": [object_id]})["batch_id"]
+    finished_id = post("/v1/batches", json={"collection_id": "owner-docs",
+                                            "object_ids": [object_id, bad]})["batch_id"]
     post(f"/v1/batches/{finished_id}/submit")
     run_items(finished_id, namespace="team-a")
-    queued_id = post("/v1/batches", json={"collection_id": "docs", "object_ids": [object_id]})["batch_id"]
+    queued_id = post("/v1/batches", json={"collection_id": "owner-docs", "object_ids": [object_id]})["batch_id"]
     task_id = post(f"/v1/batches/{queued_id}/submit")["task_id"]
+    webhook_id = post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["batch.completed"]})
     mine = client.post("/v1/objects", json={"text": "intruder's words"}, headers=intruder).get_json()
     return {"object_id": object_id, "draft_id": draft_id, "finished_id": finished_id, "task_id": task_id,
+            "collection_id": "owner-docs", "webhook_id": webhook_id["webhook_id"],
             "intruder_object_id": mine["objects"][0]["object_id"]}
 
 
@@ -65,7 +81,7 @@ def _call(client, method, path, body, headers):
 
 
 @pytest.fixture
-def tenants(keyed_client, key_headers, dispatched):
+def tenants(keyed_client, key_headers, dispatched, enqueued_deliveries):
     """Two namespaces with a key each, and the owner's resources."""
     owner, intruder = key_headers("team-a"), key_headers("team-b", style="header")
     return owner, intruder, _seed(keyed_client, owner, intruder)
@@ -94,6 +110,8 @@ def test_nothing_of_the_owner_changed(keyed_client, tenants):
     assert draft["status"] == "DRAFT" and draft["progress"]["total"] == 1
     listed = keyed_client.get("/v1/batches", headers=intruder).get_json()["batches"]
     assert [b["namespace"] for b in listed] == []
+    assert keyed_client.get(f"/v1/webhooks/{ids['webhook_id']}", headers=owner).status_code == 200
+    assert keyed_client.get(f"/v1/collections/{ids['collection_id']}", headers=owner).get_json()["documents"] == 1
 
 
 def test_lists_show_only_the_callers_namespace(keyed_client, tenants):
@@ -104,3 +122,6 @@ def test_lists_show_only_the_callers_namespace(keyed_client, tenants):
     assert keyed_client.get("/v1/batches?collection_id=docs", headers=intruder).get_json()["batches"] == []
     mine = keyed_client.get("/v1/batches", headers=owner).get_json()["batches"]
     assert len(mine) == 3 and {b["namespace"] for b in mine} == {"team-a"}
+    assert keyed_client.get("/v1/collections", headers=intruder).get_json()["collections"] == []
+    assert keyed_client.get("/v1/webhooks", headers=intruder).get_json()["webhooks"] == []
+    assert len(keyed_client.get("/v1/webhooks", headers=owner).get_json()["webhooks"]) == 1

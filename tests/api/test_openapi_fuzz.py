@@ -17,8 +17,8 @@ SEEDED_EXAMPLES = 6       # per operation, mode and real resource
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    """Auth off (X-Namespace), rate limit off: the fuzz explores inputs, not quotas."""
-    return {**settings_overrides, "RATE_LIMIT_PER_MINUTE": 0}
+    """Auth off (X-Namespace), rate limit off, event streams of unfinished batches cut short."""
+    return {**settings_overrides, "RATE_LIMIT_PER_MINUTE": 0, "SSE_MAX_SECONDS": 1, "SSE_POLL_MS": 50}
 
 
 def _seed(client) -> list[dict]:
