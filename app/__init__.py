@@ -43,10 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["celery"] = celery_app
 
     from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
-    from app.errors import register_error_handlers
-
     from app.api.auth import document_security
     from app.api.requests import reject_unknown_query_arguments
+    from app.errors import register_error_handlers
 
     reject_unknown_query_arguments()
     api = BatcheryApi(app)

@@ -53,9 +53,9 @@ def take_token(identity: str, now: float | None = None) -> Decision:
     if per_minute <= 0:
         return Decision(True, 0, burst)
     try:
-        allowed, wait, tokens = get_redis().eval(
-            _TOKEN_BUCKET, 1, key("ratelimit", identity), per_minute / 60.0, burst,
-            time.time() if now is None else now)
+        bucket = get_redis().register_script(_TOKEN_BUCKET)  # EVALSHA; the script is sent only once per server
+        allowed, wait, tokens = bucket(keys=[key("ratelimit", identity)],
+                                       args=[per_minute / 60.0, burst, time.time() if now is None else now])
     except RedisError as exc:  # the limiter protects the service; it must not take it down with Redis
         log.warning("rate limiter unavailable, letting the request through: %s", exc)
         return Decision(True, 0, burst)
