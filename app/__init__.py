@@ -47,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     api = BatcheryApi(app)
     for blueprint in (objects.blp, batches.blp, tasks.blp):
         api.register_blueprint(blueprint)
+    from app.api import schedules
+
+    api.register_blueprint(schedules.blp)
     app.register_blueprint(ops.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:

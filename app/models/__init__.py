@@ -2,10 +2,11 @@
 from app.models.base import Base, new_id, utcnow
 from app.models.batches import Batch, BatchItem
 from app.models.objects import StoredObject
+from app.models.schedules import Schedule, ScheduleRun
 from app.models.status import BatchStatus, ItemStatus
 from app.models.vectors import Collection, Vector
 
 __all__ = [
     "Base", "new_id", "utcnow", "Batch", "BatchItem", "StoredObject", "BatchStatus", "ItemStatus",
-    "Collection", "Vector",
+    "Collection", "Vector", "Schedule", "ScheduleRun",
 ]
