@@ -24,7 +24,7 @@ class Settings:
     STALL_SECONDS: int = 300
     # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
-    SCHEDULE_MAX_OBJECTS: int = 10_000        # objects per scheduled batch; the rest go in the next tick
+    SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
     REAPER_INTERVAL_SECONDS: int = 60
     ITEM_LEASE_SECONDS: int = 600             # silence after which work is presumed lost (> item time limit)
     CLEANUP_INTERVAL_SECONDS: int = 3600

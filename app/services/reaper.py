@@ -8,8 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import exists, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import exists, func, select, update
 
 from app.config import get_settings
 from app.db import session_scope
@@ -64,13 +63,16 @@ def _lost_item_ids(session, cutoff) -> list[int]:
     A PROCESSING item untouched for a lease outlived its time limit: its worker is gone. A PENDING item may
     just wait in a long queue, so it counts as lost only when its whole batch has been silent for a lease.
     """
-    recent = aliased(BatchItem)
-    silent = ~exists().where(recent.batch_id == Batch.id, recent.updated_at >= cutoff)
-    return list(session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
-        Batch.status == BatchStatus.PROCESSING, BatchItem.updated_at < cutoff,
-        ((BatchItem.status == ItemStatus.PROCESSING) & (BatchItem.attempts < get_settings().ITEM_MAX_ATTEMPTS))
-        | ((BatchItem.status == ItemStatus.PENDING) & (Batch.updated_at < cutoff) & silent),
-    ).order_by(BatchItem.id)))
+    dead = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
+        Batch.status == BatchStatus.PROCESSING, BatchItem.status == ItemStatus.PROCESSING,
+        BatchItem.updated_at < cutoff, BatchItem.attempts < get_settings().ITEM_MAX_ATTEMPTS)).all()
+    # One grouped pass finds the silent batches (a correlated check per item would be quadratic).
+    silent = session.scalars(select(BatchItem.batch_id).join(Batch, Batch.id == BatchItem.batch_id).where(
+        Batch.status == BatchStatus.PROCESSING, Batch.updated_at < cutoff,
+    ).group_by(BatchItem.batch_id).having(func.max(BatchItem.updated_at) < cutoff)).all()
+    waiting = session.scalars(select(BatchItem.id).where(
+        BatchItem.batch_id.in_(silent), BatchItem.status == ItemStatus.PENDING)).all() if silent else []
+    return sorted({*dead, *waiting})
 
 
 def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:

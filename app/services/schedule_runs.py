@@ -3,6 +3,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.config import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
@@ -76,7 +77,7 @@ def _fire(schedule_id: str, expected, now) -> Tick | None:
 
 
 def _record_failure(schedule_id: str, expected, now, message: str) -> None:
-    """A tick that could not run still advances and leaves a run with the error (never retried in a loop)."""
+    """A tick that could not run still advances and leaves a run with the error (unless one exists): no retry loop."""
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is not None and _advance(session, schedule, expected, now):
@@ -95,6 +96,10 @@ def run_due_schedules(now=None, limit: int = 100) -> list[Submission]:
     for schedule_id, expected in due:
         try:
             tick = _fire(schedule_id, expected, now)
+        except IntegrityError:  # the run key says this tick already ran (a clock set back): just move on
+            log.warning("tick %s of schedule %s already ran; skipping it", expected, schedule_id)
+            _record_failure(schedule_id, expected, now, "This tick had already run.")
+            continue
         except Exception as exc:  # one broken schedule must not stop the others
             log.exception("schedule %s failed at its %s tick", schedule_id, expected)
             try:

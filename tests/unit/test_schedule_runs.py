@@ -1,7 +1,7 @@
 """Schedule ticks and submit_at on SQLite + fakeredis: one batch per tick with only new objects, exactly once."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.db import session_scope
 from app.models import Batch, BatchItem, Schedule, ScheduleRun
@@ -149,3 +149,15 @@ def test_an_empty_scheduled_batch_is_unscheduled_with_a_reason(client):
     assert scheduled_submissions.submit_due_batches(now=datetime.fromisoformat("2031-06-01T00:00:00+00:00")) == []
     body = client.get(f"/v1/batches/{batch['batch_id']}").get_json()
     assert body["status"] == "DRAFT" and body["submit_at"] is None and "no objects" in body["error"]
+
+
+def test_a_tick_that_already_ran_is_skipped_not_repeated(client):
+    inbox(client, "a.txt")
+    schedule_id, tick = schedule(client)
+    assert len(schedule_runs.run_due_schedules(now=tick)) == 1
+    with session_scope() as session:   # someone sets the clock back to the same tick
+        session.execute(update(Schedule).where(Schedule.id == schedule_id).values(next_run_at=tick))
+    inbox(client, "b.txt")
+    assert schedule_runs.run_due_schedules(now=tick) == []
+    assert [r["run_at"] for r in runs(client, schedule_id)] == [tick.isoformat()]
+    assert client.get(f"/v1/schedules/{schedule_id}").get_json()["next_run_at"] == (tick + timedelta(minutes=5)).isoformat()
