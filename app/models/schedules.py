@@ -9,7 +9,8 @@ class Schedule(Base):
     """Submit a bucket's new objects to a collection on every cron tick; `next_run_at` is the next due tick."""
 
     __tablename__ = "schedules"
-    __table_args__ = (Index("ix_schedules_ns_id", "namespace", "id"), Index("ix_schedules_due", "enabled", "next_run_at"))
+    __table_args__ = (Index("ix_schedules_ns_id", "namespace", "id"),
+                      Index("ix_schedules_due", "enabled", "next_run_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("sch"))
     namespace: Mapped[str] = mapped_column(String(64))

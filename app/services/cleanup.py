@@ -44,7 +44,7 @@ def _unreferenced(paths: list[str]) -> list[str]:
 
 
 def remove_orphaned_files(now: float | None = None) -> int:
-    """Delete stored files no object references, once older than ORPHAN_FILE_GRACE_SECONDS (uploads in flight are younger)."""
+    """Delete stored files no object references once older than ORPHAN_FILE_GRACE_SECONDS (uploads are younger)."""
     root = get_settings().objects_dir
     if not root.is_dir():
         return 0

@@ -17,7 +17,8 @@ def _unschedule_empty(batch_id: str, now) -> None:
         session.execute(update(Batch).where(
             Batch.id == batch_id, Batch.status == BatchStatus.DRAFT, Batch.total_items == 0,
         ).values(submit_at=None, updated_at=now,
-                 error=f"The submission scheduled for {now:%Y-%m-%d %H:%M:%S} UTC was skipped: the batch had no objects."))
+                 error=f"The submission scheduled for {now:%Y-%m-%d %H:%M:%S} UTC was skipped: "
+                       "the batch had no objects."))
 
 
 def submit_due_batches(now=None, limit: int = 500) -> list[Submission]:

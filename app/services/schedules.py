@@ -48,7 +48,8 @@ def _load(session, namespace: str, schedule_id: str) -> Schedule:
     return schedule
 
 
-def create_schedule(namespace: str, name: str, cron: str, bucket: str, collection_id: str, enabled: bool = True) -> dict:
+def create_schedule(namespace: str, name: str, cron: str, bucket: str, collection_id: str,
+                    enabled: bool = True) -> dict:
     """A new schedule; its first tick is the cron's next time after now."""
     next_run_at = next_fire_time(cron, utcnow())
     with session_scope() as session:
@@ -84,7 +85,8 @@ def update_schedule(namespace: str, schedule_id: str, **changes) -> dict:
         changes["cron"] = " ".join(changes["cron"].split())
     with session_scope() as session:
         schedule = _load(session, namespace, schedule_id)
-        retimed = changes.get("cron", schedule.cron) != schedule.cron or (changes.get("enabled") and not schedule.enabled)
+        retimed = (changes.get("cron", schedule.cron) != schedule.cron
+                   or (changes.get("enabled") and not schedule.enabled))
         for field, value in changes.items():
             setattr(schedule, field, value)
         if not schedule.enabled:

@@ -72,5 +72,6 @@ def test_two_schedulers_run_a_due_tick_once(client):
     started = at_once(4, schedule_runs.run_due_schedules)
     assert sum(len(s) for s in started) == 1
     with session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)) == 1
+        runs = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)
+        assert session.scalar(runs) == 1
         assert session.scalar(select(func.count()).select_from(Batch).where(Batch.collection_id == "ticks")) == 1
