@@ -21,8 +21,8 @@ run: $(STAMP)  ## install, then run API + worker + beat (+ a private Redis when 
 test: $(STAMP)  ## install, then run every test (unit, API, integration with real Redis/worker/databases)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+bench: $(STAMP)  ## run every benchmark script (each prints its numbers and ratios)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) var

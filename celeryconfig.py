@@ -33,6 +33,8 @@ task_routes = {
     "batchery.dispatch_batch": {"queue": "batchery"},
     "batchery.embed_object": {"queue": "batchery"},
     "batchery.finalize_batch": {"queue": "batchery"},
+    "batchery.deliver_webhook": {"queue": "batchery"},
+    "batchery.announce_events": {"queue": "batchery"},
 }
 
 beat_schedule: dict = {}
@@ -66,3 +68,12 @@ beat_schedule.update({
 # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
 _item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))
 task_annotations = {"batchery.embed_object": {"soft_time_limit": _item_limit, "time_limit": _item_limit + 30}}
+
+# Idle search matrices and cached collection counts of old index signatures are dropped periodically.
+beat_schedule["batchery.sweep_search_cache"] = {
+    "task": "batchery.sweep_search_cache",
+    "schedule": float(os.environ.get("SEARCH_CACHE_SWEEP_SECONDS", "300")),
+}
+
+# Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
+beat_schedule["announce-webhook-events"] = {"task": "batchery.announce_events", "schedule": 60.0}

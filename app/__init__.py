@@ -41,16 +41,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
     app.extensions["celery"] = celery_app
 
-    from app.api import batches, objects, ops, tasks
+    from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
     from app.errors import register_error_handlers
 
     api = BatcheryApi(app)
-    for blueprint in (objects.blp, batches.blp, tasks.blp):
+    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     from app.api import schedules
 
     api.register_blueprint(schedules.blp)
     app.register_blueprint(ops.blp)
+    app.register_blueprint(metrics.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
         log.warning("AUTH IS DISABLED: every request is trusted (X-Namespace picks the namespace). "

@@ -22,6 +22,18 @@ class Settings:
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
     STALL_SECONDS: int = 300
+    SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
+    SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
+    RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
+    HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
+    HEALTH_SLOW_RATIO: float = 0.25        # recent rate below this fraction of the batch's average → degraded
+    WEBHOOK_ALLOW_PRIVATE: bool = False    # loopback/private webhook targets: development and tests only
+    WEBHOOK_MAX_ATTEMPTS: int = 6
+    WEBHOOK_BACKOFF_BASE_MS: int = 30_000  # first retry after ~30 s, doubling each time (with jitter)
+    WEBHOOK_TIMEOUT_SECONDS: int = 10
+    SSE_POLL_MS: int = 500
+    SSE_HEARTBEAT_SECONDS: int = 15
+    SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
     # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
@@ -51,6 +63,8 @@ def _coerce(kind, raw):
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in _TRUE
     if kind is int or kind == "int":
         return int(raw)
+    if kind is float or kind == "float":
+        return float(raw)
     return raw
 
 

@@ -67,16 +67,22 @@ def session_scope():
         session.close()
 
 
-def create_schema() -> None:
-    """Create every table that does not exist yet (processes starting together may race: retry once)."""
+def create_schema(attempts: int = 5) -> None:
+    """Create every table that does not exist yet; processes starting together race, so a collision is retried."""
+    import time
+
     from sqlalchemy.exc import DBAPIError
 
     from app.models import Base
 
-    try:
-        Base.metadata.create_all(get_engine())
-    except DBAPIError:
-        Base.metadata.create_all(get_engine())
+    for attempt in range(1, attempts + 1):
+        try:
+            Base.metadata.create_all(get_engine())
+            return
+        except DBAPIError:  # "table … already exists": another process created it between check and create
+            if attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def insert_ignoring_duplicates(session, model, rows: list[dict]) -> int:

@@ -1,6 +1,8 @@
 """Domain exceptions and the one mapping of every failure to the contract's error envelope."""
 import logging
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,15 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         return _from_http_exception(exc)
+
+    @app.errorhandler(RedisError)
+    @app.errorhandler(OperationalError)
+    def _dependency_down(exc: Exception):
+        # An outage of Redis or the database is not the client's fault, nor a defect: ask for a retry.
+        log.warning("dependency unavailable: %s", exc)
+        return (error_body("service_unavailable", "A backing service is unavailable; retry shortly.",
+                           {"dependency": "redis" if isinstance(exc, RedisError) else "database"}),
+                503, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

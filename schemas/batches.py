@@ -19,6 +19,8 @@ class BatchCreateSchema(Schema):
     object_ids = fields.List(fields.Str(validate=validate.Length(min=1, max=64)), load_default=list,
                              validate=validate.Length(max=100_000))
     force_overwrite = fields.Bool(load_default=False)
+    delete_originals = fields.Bool(load_default=False, metadata={
+        "description": "Delete each object's stored file once its item SUCCEEDED or was SKIPPED."})
     webhook_url = fields.Str(load_default=None, allow_none=True,
                              validate=validate.URL(schemes={"http", "https"}, require_tld=False))
     webhook_secret = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=8, max=128))
@@ -105,6 +107,7 @@ class BatchSchema(Schema):
     health = fields.Str(required=True, validate=validate.OneOf(["healthy", "degraded", "unhealthy"]))
     estimated_completion = fields.DateTime(allow_none=True)
     force_overwrite = fields.Bool()
+    delete_originals = fields.Bool()
     webhook_url = fields.Str(allow_none=True)
     webhook_secret = fields.Str(allow_none=True, metadata={"description": "Only in the creation answer."})
     parent_batch_id = fields.Str(allow_none=True)

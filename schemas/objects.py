@@ -31,6 +31,7 @@ class ObjectSchema(Schema):
     bucket = fields.Str(required=True)
     metadata = fields.Dict()
     created_at = fields.DateTime(required=True)
+    stored = fields.Bool(metadata={"description": "False once a `delete_originals` batch removed the file."})
 
 
 class ObjectListSchema(Schema):

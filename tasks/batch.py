@@ -1,20 +1,20 @@
 """The pipeline: dispatch_batch builds a chord of embed_object tasks whose callback is finalize_batch."""
 import logging
 import random
+import time
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
 
 from app.config import get_settings
 from app.queue import celery_app
 from app.services import items, lifecycle
+from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)
 
 # Worth another try: the database was busy or a connection dropped. Anything else is the file's fault.
-TRANSIENT = (OperationalError, RedisError, ConnectionError)
+TRANSIENT = items.TRANSIENT_ERRORS
 
 
 def dispatch(batch_id: str, task_id: str) -> None:
@@ -44,17 +44,23 @@ def _backoff(retries: int) -> float:
                  max_retries=None)
 def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
     """Embed one object of a batch; returns only {item_id, status} (never vectors)."""
+    # The soft limit (celeryconfig's task_annotations) raises SoftTimeLimitExceeded once; the deadline
+    # catches the case where a library swallowed it.
+    deadline = time.monotonic() + self.soft_time_limit if self.soft_time_limit else None
     try:
-        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,))
+        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,), deadline=deadline)
     except TRANSIENT as exc:
-        if self.request.retries + 1 >= get_settings().ITEM_MAX_ATTEMPTS:
-            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, self.request.retries + 1, exc)
-            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}")}
+        attempts = self.request.retries + 1
+        if attempts >= get_settings().ITEM_MAX_ATTEMPTS:
+            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, attempts, exc)
+            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}", attempts)}
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
 
 
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
 def finalize_batch(batch_id: str) -> str | None:
-    """Chord callback: aggregate the batch's items from the database into its final status."""
-    return lifecycle.finalize_batch(batch_id).status
+    """Chord callback: aggregate the batch's items from the database into its final status, then announce events."""
+    status = lifecycle.finalize_batch(batch_id).status
+    announce(batch_id)  # every time, so a redelivered finalize sends what a crashed one recorded
+    return status

@@ -48,3 +48,13 @@ def dispatched(monkeypatch):
     calls = []
     monkeypatch.setattr(tasks.batch, "dispatch", lambda batch_id, task_id: calls.append((batch_id, task_id)))
     return calls
+
+
+@pytest.fixture
+def enqueued_deliveries(monkeypatch):
+    """Record webhook delivery enqueues instead of publishing them."""
+    import tasks.webhooks
+
+    calls = []
+    monkeypatch.setattr(tasks.webhooks, "enqueue_delivery", lambda event_id, target: calls.append((event_id, target)))
+    return calls

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import form_fields, is_multipart, json_body, uploaded_files
-from app.services import batches, lifecycle, results
-from app.services.batch_view import assess_health, build_progress
+from app.services import batches, lifecycle, results, webhooks
+from app.services.batch_view import batch_health
 from app.services.progress import read_counts
 from app.services.signing import new_webhook_secret
 from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
@@ -29,6 +29,14 @@ def start(submission: lifecycle.Submission) -> None:
         dispatch(submission.batch_id, submission.task_id)
     except Exception:  # the batch is safely QUEUED in the database; the reaper dispatches it later
         log.exception("could not enqueue dispatch of %s", submission.batch_id)
+    announce(submission.batch_id)
+
+
+def announce(batch_id: str) -> None:
+    """Enqueue webhook deliveries of the events the last commit recorded (never fails the request)."""
+    from tasks.webhooks import announce as enqueue_deliveries
+
+    enqueue_deliveries(batch_id)
 
 
 def _creation_body():
@@ -54,6 +62,8 @@ class Batches(MethodView):
     def post(self):
         """Create a batch from object ids and/or uploaded files; `auto_submit` queues it at once."""
         fields, uploads = _creation_body()
+        if fields["webhook_url"]:
+            webhooks.ensure_deliverable(fields["webhook_url"], "webhook_url")
         auto_submit = fields.pop("auto_submit")
         secret = fields.pop("webhook_secret") or (new_webhook_secret() if fields["webhook_url"] else None)
         batch = batches.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
@@ -106,7 +116,9 @@ def submit(batch_id):
 @blp.response(200, StateChangedSchema)
 def change_state(args, batch_id):
     """Cancel a batch: pending items end CANCELLED, finished items keep their results."""
-    return lifecycle.cancel_batch(current_namespace(), batch_id)
+    changed = lifecycle.cancel_batch(current_namespace(), batch_id)
+    announce(batch_id)
+    return changed
 
 
 @blp.route("/<string:batch_id>/retry", methods=["POST"])
@@ -121,9 +133,9 @@ def retry(batch_id):
 def health(batch_id):
     """Why a batch is healthy, degraded or unhealthy."""
     batch = batches.find_batch(current_namespace(), batch_id)
-    counts = read_counts(batch)
-    state, stalled, reasons = assess_health(batch, counts, build_progress(batch, counts))
-    return {"batch_id": batch.id, "health": state, "stalled_seconds": stalled, "reasons": reasons}
+    verdict = batch_health(batch, read_counts(batch))
+    return {"batch_id": batch.id, "health": verdict.state, "stalled_seconds": verdict.stalled_seconds,
+            "reasons": verdict.reasons}
 
 
 @blp.route("/<string:batch_id>/results", methods=["GET"])

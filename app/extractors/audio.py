@@ -15,8 +15,9 @@ Decisions:
   file we do not decode. WAVE_FORMAT_EXTENSIBLE with a PCM sub-format is
   accepted (many tools write 24-bit that way; Python 3.11's wave rejects it,
   so the tag is rewritten to plain PCM in a copy of the header).
-- A bad header, missing fmt/data chunk, or data shorter than the header
-  announces (truncated) is corrupted_file.
+- A bad header (including a sample rate over MAX_RATE), a missing fmt/data
+  chunk, or data shorter than the header announces (truncated) is
+  corrupted_file.
 - A WAV with zero frames succeeds with zero chunks; shorter than one window
   is zero-padded to one window.
 """
@@ -37,7 +38,10 @@ BANDS = 40
 MAX_HZ = 8000.0
 _FLOOR_DB = -100.0
 _SEED = 0xA0D1
-_FRAMES_PER_BLOCK = 2048
+# Above any real recording rate; a larger header value is corruption, and
+# would otherwise size the FFT (and its memory) from garbage.
+MAX_RATE = 768_000
+_SAMPLES_PER_BLOCK = 1 << 22
 _PCM, _EXTENSIBLE = 0x0001, 0xFFFE
 
 
@@ -81,7 +85,7 @@ def decode_wav(data: bytes, media_type: str = "audio/wav") -> Signal:
             raw = reader.readframes(frames)
     except (wave.Error, EOFError, struct.error, ValueError) as exc:
         raise CorruptedFileError(f"WAV header does not decode: {exc}") from exc
-    if channels < 1 or rate < 1 or width not in (1, 2, 3, 4):
+    if channels < 1 or not 1 <= rate <= MAX_RATE or width not in (1, 2, 3, 4):
         raise CorruptedFileError(f"WAV header is invalid: {channels} channels, {width} bytes, {rate} Hz")
     if len(raw) < frames * channels * width:
         raise CorruptedFileError(f"WAV is truncated: {len(raw)} of {frames * channels * width} data bytes")
@@ -135,8 +139,9 @@ def audio_features(signal: Signal) -> np.ndarray:
     band_sq = np.zeros(BANDS)
     level, zcr, centroid = [], [], []
     # Blocks of frames bound the memory an hour-long file needs.
-    for start in range(0, len(frames), _FRAMES_PER_BLOCK):
-        block = frames[start : start + _FRAMES_PER_BLOCK]
+    per_block = max(1, _SAMPLES_PER_BLOCK // n_fft)
+    for start in range(0, len(frames), per_block):
+        block = frames[start : start + per_block]
         power = np.abs(np.fft.rfft(block * hann, n=n_fft, axis=1)) ** 2 * scale
         log_mel = np.maximum(10.0 * np.log10(power @ filters + 1e-12), _FLOOR_DB)
         band_sum += log_mel.sum(axis=0)

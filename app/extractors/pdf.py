@@ -20,9 +20,9 @@ import logging
 from app.extractors.base import CorruptedFileError, FormatError
 from app.extractors.chunking import TextPiece
 
-# pypdf logs every recoverable oddity as a warning; they say nothing the
-# outcome of extraction does not already say.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# pypdf logs every oddity it works around (as warnings and errors, some
+# with whole font tables); the extraction outcome already says what matters.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 def decode_pdf(data: bytes, media_type: str = "application/pdf") -> list[TextPiece]:

@@ -20,6 +20,7 @@ class Batch(Base):
     task_id: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
     force_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)
     include_processing_history: Mapped[bool] = mapped_column(Boolean, default=False)
+    delete_originals: Mapped[bool] = mapped_column(Boolean, default=False)
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)

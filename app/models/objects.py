@@ -20,4 +20,6 @@ class StoredObject(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_path: Mapped[str] = mapped_column(String(255))
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    # Set when a batch with `delete_originals` removed the file after embedding it; the row stays.
+    original_deleted_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)

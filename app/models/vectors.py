@@ -14,6 +14,9 @@ class Collection(Base):
     collection_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     dimensions: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped in the same transaction as every vector write: the source of `index_signature`.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Vector(Base):

@@ -1,56 +1,65 @@
 """Turns a batch row and its counters into the contract's Batch object: progress, message and health."""
+import math
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from app.config import get_settings
 from app.models import BatchStatus
-from app.models.base import utcnow
 from app.models.status import FINISHED_BATCH
+from app.services.batch_health import assess_health, duration_text, rate_text
+from app.services.progress_rate import recent_rate
 
 _STAGES = {BatchStatus.DRAFT: ("draft", 0), BatchStatus.QUEUED: ("dispatching", 1)}
 STAGE_TOTAL = 3
 
 
-def _duration(seconds: float) -> str:
-    """A short human duration such as `4h 57m`, `3m 20s` or `12s`."""
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
-def _stage(batch, counts) -> dict:
+def _stage(batch, processed: int, total: int) -> dict:
     """Which of dispatching → embedding → finalizing the batch is in."""
     if batch.status in _STAGES:
         name, index = _STAGES[batch.status]
     elif batch.status in FINISHED_BATCH:
         name, index = "finished", STAGE_TOTAL
     else:
-        done = counts["succeeded"] + counts["skipped"] + counts["failed"] + counts["cancelled"]
-        name, index = ("finalizing", 3) if done >= counts["total"] else ("embedding", 2)
+        name, index = ("finalizing", 3) if processed >= total else ("embedding", 2)
     return {"name": name, "index": index, "total": STAGE_TOTAL}
 
 
-def build_progress(batch, counts: dict) -> dict:
-    """The contract's progress block; the rate is items per second since processing started."""
+def _rate(batch, counts: dict, processed: int, now: float) -> float | None:
+    """Items per second: the recent window while processing, the whole run once finished; None before any."""
+    if not batch.started_at or not processed:
+        return None
+    started = batch.started_at.timestamp()
+    if batch.status in FINISHED_BATCH:
+        end = batch.completed_at.timestamp() if batch.completed_at else now
+        return processed / max(end - started, 1e-3)
+    if counts.get("window") is None:  # counters were just rebuilt: the run's average until the window refills
+        return processed / max(now - started, 1.0)
+    finished_in_window, window_start = counts["window"]
+    return recent_rate(finished_in_window, window_start, started, now)
+
+
+def _rounded(rate: float | None) -> float | None:
+    """Two significant figures (1.4, 0.052, 1200.0): precise enough for a human, stable between polls."""
+    return None if rate is None else float(f"{rate:.2g}")
+
+
+def build_progress(batch, counts: dict, now: float | None = None) -> dict:
+    """The contract's progress block; the ETA divides what remains by the recent rate."""
+    now = time.time() if now is None else now
     processed = counts["succeeded"] + counts["skipped"] + counts["failed"] + counts["cancelled"]
     total = counts["total"]
-    rate = None
+    rate = _rate(batch, counts, processed, now)
     eta = None
-    if batch.started_at and processed:
-        end = batch.completed_at or utcnow()
-        elapsed = max((end - batch.started_at).total_seconds(), 1e-3)
-        rate = round(processed / elapsed, 2)
-        if batch.status not in FINISHED_BATCH and rate > 0:
-            eta = int((total - processed) / rate)
+    if batch.status in FINISHED_BATCH:
+        eta = 0
+    elif rate:
+        eta = math.ceil((total - processed) / rate)
     return {
         "processed": processed, "total": total,
-        "percent": round(100.0 * processed / total, 1) if total else 0.0,
+        # Floored so 100.0 means done, and a poll never shows more than happened.
+        "percent": math.floor(1000 * processed / total) / 10 if total else 0.0,
         "succeeded": counts["succeeded"], "skipped": counts["skipped"], "failed": counts["failed"],
-        "errors": counts["failed"], "items_per_second": rate, "eta_seconds": eta,
-        "current_stage": _stage(batch, counts),
+        "errors": counts["failed"], "items_per_second": _rounded(rate), "eta_seconds": eta,
+        "current_stage": _stage(batch, processed, total),
     }
 
 
@@ -65,9 +74,9 @@ def status_message(batch, progress: dict) -> str:
     if batch.status == BatchStatus.PROCESSING:
         parts = [f"Processing {done:,}/{total:,} objects ({progress['percent']}%)"]
         if progress["items_per_second"] is not None:
-            parts.append(f"{progress['items_per_second']:,} items/sec")
-        if progress["eta_seconds"] is not None:
-            parts.append(f"~{_duration(progress['eta_seconds'])} remaining")
+            parts.append(f"{rate_text(progress['items_per_second'])} items/sec")
+        if progress["eta_seconds"] is not None and done < total:
+            parts.append(f"~{duration_text(progress['eta_seconds'])} remaining")
         return " · ".join(parts)
     verb = {BatchStatus.CANCELLED: "Cancelled", BatchStatus.FAILED: "Failed"}.get(batch.status, "Completed")
     parts = [f"{verb} {total:,} objects"]
@@ -76,38 +85,36 @@ def status_message(batch, progress: dict) -> str:
     if progress["skipped"]:
         parts.append(f"{progress['skipped']:,} skipped")
     if batch.started_at and batch.completed_at:
-        parts.append(f"took {_duration((batch.completed_at - batch.started_at).total_seconds())}")
+        parts.append(f"took {duration_text((batch.completed_at - batch.started_at).total_seconds())}")
     return " · ".join(parts)
 
 
-def assess_health(batch, counts: dict, progress: dict) -> tuple[str, int, list[str]]:
-    """(health, stalled_seconds, reasons): unhealthy when stalled, degraded on errors."""
-    reasons, stalled = [], 0
-    settings = get_settings()
-    if batch.status in (BatchStatus.QUEUED, BatchStatus.PROCESSING) and progress["processed"] < progress["total"]:
-        since = counts.get("last_progress_at") or (batch.started_at or batch.submitted_at or batch.created_at).timestamp()
-        stalled = int(max(time.time() - since, 0))
-        if stalled >= settings.STALL_SECONDS:
-            reasons.append(f"no progress for {_duration(stalled)} (threshold {_duration(settings.STALL_SECONDS)})")
-            return "unhealthy", stalled, reasons
-    if progress["failed"]:
-        reasons.append(f"{progress['failed']:,} of {progress['processed']:,} processed items failed")
-        return "degraded", stalled, reasons
-    return "healthy", stalled, reasons
+def _estimated_completion(batch, eta: int | None, now: float):
+    """When the batch finished, or now + ETA while it runs."""
+    if batch.status in FINISHED_BATCH:
+        return batch.completed_at
+    return datetime.fromtimestamp(now, timezone.utc) + timedelta(seconds=eta) if eta is not None else None
 
 
-def describe_batch(batch, counts: dict) -> dict:
+def batch_health(batch, counts: dict, now: float | None = None):
+    """The batch's Health (state, stalled seconds, reasons)."""
+    now = time.time() if now is None else now
+    return assess_health(batch, build_progress(batch, counts, now), counts.get("last_progress_at"), now)
+
+
+def describe_batch(batch, counts: dict, now: float | None = None) -> dict:
     """The full Batch object of the contract."""
-    progress = build_progress(batch, counts)
-    health, _, _ = assess_health(batch, counts, progress)
-    eta = progress["eta_seconds"]
+    now = time.time() if now is None else now
+    progress = build_progress(batch, counts, now)
+    health = assess_health(batch, progress, counts.get("last_progress_at"), now)
     return {
         "batch_id": batch.id, "batch_name": batch.name, "namespace": batch.namespace,
         "collection_id": batch.collection_id, "status": batch.status, "task_id": batch.task_id,
         "created_at": batch.created_at, "submitted_at": batch.submitted_at, "started_at": batch.started_at,
         "completed_at": batch.completed_at, "submit_at": batch.submit_at, "progress": progress,
-        "status_message": status_message(batch, progress), "health": health,
-        "estimated_completion": (utcnow() + timedelta(seconds=eta)) if eta is not None else None,
-        "force_overwrite": batch.force_overwrite, "webhook_url": batch.webhook_url,
+        "status_message": status_message(batch, progress), "health": health.state,
+        "estimated_completion": _estimated_completion(batch, progress["eta_seconds"], now),
+        "force_overwrite": batch.force_overwrite, "delete_originals": bool(batch.delete_originals),
+        "webhook_url": batch.webhook_url,
         "parent_batch_id": batch.parent_batch_id, "metadata": batch.metadata_ or {}, "error": batch.error,
     }

@@ -51,14 +51,15 @@ def attach_objects(session, batch: Batch, objects: list[StoredObject]) -> int:
 
 def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: list[Upload] = (),
                  name=None, force_overwrite=False, webhook_url=None, webhook_secret=None, metadata=None,
-                 submit_at=None, bucket="default", parent_batch_id=None) -> Batch:
+                 submit_at=None, bucket="default", parent_batch_id=None, delete_originals=False) -> Batch:
     """A new DRAFT batch with the named objects and the uploaded files (stored as objects first)."""
     with session_scope() as session:
         objects = _objects_for(session, namespace, list(object_ids))
         objects += store_uploads(session, namespace, list(uploads), bucket=bucket)
         batch = Batch(
             namespace=namespace, collection_id=collection_id, name=name, status=BatchStatus.DRAFT,
-            force_overwrite=bool(force_overwrite), webhook_url=webhook_url, webhook_secret=webhook_secret,
+            force_overwrite=bool(force_overwrite), delete_originals=bool(delete_originals),
+            webhook_url=webhook_url, webhook_secret=webhook_secret,
             metadata_=metadata or {}, submit_at=submit_at, parent_batch_id=parent_batch_id,
         )
         session.add(batch)
@@ -139,6 +140,7 @@ def retry_batch(namespace: str, batch_id: str) -> Batch:
         if not object_ids:
             raise InvalidState("The batch has no failed or cancelled items to retry.", {"status": parent.status})
         options = dict(name=f"retry of {parent.name or parent.id}", force_overwrite=parent.force_overwrite,
+                       delete_originals=parent.delete_originals,
                        webhook_url=parent.webhook_url, webhook_secret=parent.webhook_secret,
                        metadata=parent.metadata_, parent_batch_id=parent.id)
     return create_batch(namespace, parent.collection_id, object_ids=object_ids, **options)

@@ -4,17 +4,28 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import storage
 from app.config import get_settings
 from app.db import session_scope
 from app.extractors import Extraction, ExtractionError, extract
-from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject, Vector, utcnow
+from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM
+from app.services.collections import record_vector_write
+from app.services.originals import ORIGINAL_DELETED, release_quietly
+from app.services.metrics import observe_item_duration
 from app.services.progress import count_transition
 
 log = logging.getLogger(__name__)
+
+# Worth another attempt (the database was busy or a connection dropped); anything else is the file's fault.
+TRANSIENT_ERRORS = (OperationalError, RedisError, ConnectionError)
+
+
+class ContentAlreadyStored(Exception):
+    """Another item stored these bytes in the collection first (seen under the collection's write lock)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class Claim:
     force_overwrite: bool
     record_history: bool
     attempt: int
+    delete_originals: bool
+    dimensions: int
+    original_deleted: bool
 
 
 def _move_item(session, item_id: int, allowed, new: str, **values) -> bool:
@@ -52,22 +66,25 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
             return "MISSING"
         if item.status in FINISHED_ITEM:
             return item.status
+        # Read before any UPDATE: an UPDATE through the session also refreshes `item` itself.
+        old, attempt = item.status, item.attempts + 1
         if batch.status == BatchStatus.CANCELLED:
-            if _move_item(session, item_id, {item.status}, ItemStatus.CANCELLED, finished_at=utcnow()):
+            if _move_item(session, item_id, {old}, ItemStatus.CANCELLED, finished_at=utcnow()):
                 session.commit()
-                count_transition(batch.id, item.status, ItemStatus.CANCELLED)
+                count_transition(batch.id, old, ItemStatus.CANCELLED)
             return ItemStatus.CANCELLED
-        old = item.status
         if old == ItemStatus.PROCESSING and item.attempts >= get_settings().ITEM_MAX_ATTEMPTS:
             # Taken this many times and never finished: the file keeps killing its worker.
             return _quarantine(session, item)
-        attempt = item.attempts + 1  # read before the UPDATE, which refreshes `item` in the session
         if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=attempt, started_at=utcnow()):
             return "RACED"
         obj = session.get(StoredObject, item.object_id)
+        collection = session.get(Collection, (namespace, batch.collection_id))
         claim = Claim(item.id, batch.id, namespace, batch.collection_id, item.object_id, item.filename,
                       item.sha256, obj.storage_path if obj else None, batch.force_overwrite,
-                      batch.include_processing_history, attempt)
+                      batch.include_processing_history, attempt, batch.delete_originals,
+                      collection.dimensions if collection else get_settings().EMBEDDING_DIMENSIONS,
+                      obj is not None and obj.original_deleted_at is not None)
     if old != ItemStatus.PROCESSING:
         count_transition(claim.batch_id, old, ItemStatus.PROCESSING)
     return claim
@@ -92,12 +109,17 @@ def fail_item(claim: Claim, error_type: str, message: str, history: list | None 
     return finish_item(claim, ItemStatus.FAILED, history, error_type=error_type, error_message=message[:2000])
 
 
-def _content_known(claim: Claim) -> bool:
+def _content_known_in(session, claim: Claim) -> bool:
     """True when the collection already holds vectors for these exact bytes."""
+    return bool(session.scalar(select(exists().where(
+        Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
+        Vector.sha256 == claim.sha256))))
+
+
+def _content_known(claim: Claim) -> bool:
+    """_content_known_in, in a transaction of its own."""
     with session_scope() as session:
-        return bool(session.scalar(select(exists().where(
-            Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
-            Vector.sha256 == claim.sha256))))
+        return _content_known_in(session, claim)
 
 
 def _vector_writer(claim: Claim, extraction: Extraction):
@@ -110,6 +132,9 @@ def _vector_writer(claim: Claim, extraction: Extraction):
     } for chunk in extraction.chunks]
 
     def write(session):
+        record_vector_write(session, claim.namespace, claim.collection_id)  # first: it locks the collection
+        if not claim.force_overwrite and _content_known_in(session, claim):
+            raise ContentAlreadyStored(claim.sha256)
         session.execute(delete(Vector).where(
             Vector.namespace == claim.namespace, Vector.collection_id == claim.collection_id,
             Vector.sha256 == claim.sha256))
@@ -128,10 +153,24 @@ def _stages(records) -> list[dict]:
     return [{"name": r.name, "duration_ms": round(r.duration_ms, 3), "outcome": r.outcome} for r in records or []]
 
 
-def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
+def _caused_by(exc: BaseException, kinds: tuple) -> bool:
+    """True when `exc` was raised while handling (or from) an exception of one of `kinds`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen and kinds:
+        if isinstance(exc, kinds):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def embed_claimed(claim: Claim, timeout_errors: tuple = (), deadline: float | None = None) -> str:
     """Read, extract, embed and store one claimed item; every per-file problem ends as a typed item error."""
     if not claim.force_overwrite and _content_known(claim):
         return finish_item(claim, ItemStatus.SKIPPED, [{"name": "dedup", "duration_ms": 0.0, "outcome": "skipped"}])
+    if claim.original_deleted:
+        return fail_item(claim, "processing_error", ORIGINAL_DELETED, [{"name": "read", "duration_ms": 0.0,
+                                                                         "outcome": "error"}])
     history = []
     started = time.perf_counter()
     try:
@@ -139,11 +178,15 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
             raise FileNotFoundError("the object was deleted")
         data = storage.read_bytes(claim.storage_path)
         history.append(_stage("read", started, "ok"))
-        extraction = extract(data, dimensions=get_settings().EMBEDDING_DIMENSIONS)
+        extraction = extract(data, dimensions=claim.dimensions)
     except timeout_errors:
         return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
+    except TRANSIENT_ERRORS:
+        raise  # the task retries the whole item with backoff
     except ExtractionError as exc:
         history += _stages(exc.stages)
+        if _caused_by(exc, timeout_errors):  # an extractor wrapped the time limit as a decode failure
+            return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
         return fail_item(claim, exc.error_type, str(exc), history)
     except FileNotFoundError:
         return fail_item(claim, "processing_error", "The stored file of this object is missing.", history)
@@ -151,6 +194,10 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
         log.exception("extraction of item %s failed", claim.item_id)
         return fail_item(claim, "processing_error", f"{type(exc).__name__}: {exc}", history)
     history += _stages(extraction.stages)
+    if deadline is not None and time.monotonic() > deadline:
+        # The limit's exception fired but a library swallowed it (pypdf, parsing leniently, does): the
+        # extraction may be partial, so it is a timeout and nothing is stored.
+        return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
     for attempt in range(3):
         stored = time.perf_counter()
         try:
@@ -158,34 +205,40 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = ()) -> str:
                                write=_vector_writer(claim, extraction), chunks=len(extraction.chunks),
                                dimensions=extraction.dimensions, media_type=extraction.media_type,
                                error_type=None, error_message=None)
-        except IntegrityError:
+        except (IntegrityError, ContentAlreadyStored):
             # Another item with the same bytes landed concurrently; it is now known content.
             if not claim.force_overwrite and _content_known(claim):
                 return finish_item(claim, ItemStatus.SKIPPED, history)
     return fail_item(claim, "processing_error", "Could not store vectors after repeated conflicts.", history)
 
 
-def process_item(item_id: int, namespace: str, timeout_errors: tuple = ()) -> dict:
-    """Claim and process one item; returns a tiny summary for the chord."""
+def process_item(item_id: int, namespace: str, timeout_errors: tuple = (), deadline: float | None = None) -> dict:
+    """Claim and process one item (`deadline`: time.monotonic() of its time limit); returns a tiny summary."""
     claim = claim_item(item_id, namespace)
     if not isinstance(claim, Claim):
         return {"item_id": item_id, "status": claim}
+    started = time.perf_counter()
     try:
-        status = embed_claimed(claim, timeout_errors)
+        status = embed_claimed(claim, timeout_errors, deadline)
     except timeout_errors:
         status = fail_item(claim, "timeout", "Processing took longer than the per-item time limit.")
+    if claim.delete_originals and status in (ItemStatus.SUCCEEDED, ItemStatus.SKIPPED):
+        release_quietly(claim.object_id, claim.item_id)
+    observe_item_duration(time.perf_counter() - started)
     return {"item_id": item_id, "status": status}
 
 
-def give_up(item_id: int, message: str) -> str:
-    """End an open item FAILED after its transient errors used up every attempt."""
+def give_up(item_id: int, message: str, attempts: int = 0) -> str:
+    """End an open item FAILED after its transient errors used up every attempt (`attempts` of them)."""
     with session_scope() as session:
         item = session.get(BatchItem, item_id)
         if item is None or item.status in FINISHED_ITEM:
             return item.status if item else "MISSING"
         old = item.status
+        # An attempt that failed before its claim reached the database still counts.
         if not _move_item(session, item_id, {old}, ItemStatus.FAILED, finished_at=utcnow(),
-                          error_type="processing_error", error_message=f"Gave up after retries: {message}"[:2000]):
+                          attempts=max(item.attempts, attempts), error_type="processing_error",
+                          error_message=f"Gave up after {max(item.attempts, attempts)} attempts: {message}"[:2000]):
             return "RACED"
         batch_id = item.batch_id
     count_transition(batch_id, old, ItemStatus.FAILED)

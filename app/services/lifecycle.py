@@ -8,7 +8,9 @@ from app.db import session_scope
 from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
+from app.services import events
 from app.services.batches import load_batch
+from app.services.metrics import count_item_outcomes
 from app.services.progress import count_items_in_db, store_counts
 from app.services.task_status import write_task_status
 
@@ -51,6 +53,7 @@ def submit_batch(namespace: str, batch_id: str, include_processing_history: bool
             session.rollback()
             return submit_batch(namespace, batch_id, include_processing_history)
         counts = count_items_in_db(session, batch.id)
+        events.record(session, batch, "batch.submitted", counts, status=BatchStatus.QUEUED, task_id=task_id)
     store_counts(batch_id, counts)
     write_task_status(task_id, batch_id, namespace, BatchStatus.QUEUED)
     return Submission(batch_id, task_id, BatchStatus.QUEUED, True)
@@ -89,13 +92,15 @@ def cancel_batch(namespace: str, batch_id: str) -> dict:
             current = session.get(Batch, batch_id).status
             raise InvalidState(f"A {current} batch cannot be cancelled.", {"status": current})
         # Items a worker holds right now finish on their own; the rest are cancelled here.
-        session.execute(
+        cancelled = session.execute(
             update(BatchItem).where(BatchItem.batch_id == batch.id, BatchItem.status == ItemStatus.PENDING)
             .values(status=ItemStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
-        )
+        ).rowcount or 0
         counts = count_items_in_db(session, batch.id)
+        events.record(session, batch, "batch.cancelled", counts, status=BatchStatus.CANCELLED, previous_state=previous)
         task_id = batch.task_id
     store_counts(batch_id, counts)
+    count_item_outcomes(ItemStatus.CANCELLED, cancelled)
     if task_id:
         write_task_status(task_id, batch_id, namespace, BatchStatus.CANCELLED)
     return {"batch_id": batch_id, "previous_state": previous, "current_state": BatchStatus.CANCELLED}
@@ -127,8 +132,7 @@ def finalize_batch(batch_id: str) -> Finalization:
         batch = session.get(Batch, batch_id)
         if batch is None:
             return Finalization(None, False)
-        if batch.status == BatchStatus.CANCELLED:
-            cancel_open_items(session, batch_id)
+        cancelled = cancel_open_items(session, batch_id) if batch.status == BatchStatus.CANCELLED else 0
         counts = count_items_in_db(session, batch_id)
         if batch.status in FINISHED_BATCH:
             status, changed = batch.status, False
@@ -141,8 +145,10 @@ def finalize_batch(batch_id: str) -> Finalization:
                 return Finalization(batch.status, False)
             error = "Every item failed." if status == BatchStatus.FAILED else None
             changed = _set_status(session, batch_id, status, RUNNING_BATCH, completed_at=utcnow(), error=error)
+        events.record_finalization(session, batch, status, changed, counts)
         task_id, namespace = batch.task_id, batch.namespace
     store_counts(batch_id, counts)
+    count_item_outcomes(ItemStatus.CANCELLED, cancelled)
     if task_id:
         write_task_status(task_id, batch_id, namespace, status)
     return Finalization(status, changed)

@@ -35,6 +35,7 @@ def describe_object(obj: StoredObject) -> dict:
         "object_id": obj.id, "filename": obj.filename, "media_type": obj.media_type,
         "size_bytes": obj.size_bytes, "sha256": obj.sha256, "bucket": obj.bucket,
         "metadata": obj.metadata_ or {}, "created_at": obj.created_at,
+        "stored": obj.original_deleted_at is None,
     }
 
 

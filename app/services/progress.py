@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus
-from app.models.status import RUNNING_BATCH
+from app.models.status import FINISHED_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
+from app.services import progress_rate
+from app.services.metrics import record_item_outcome
 
 # Item status → counter field; PENDING is derived (total minus the rest).
 FIELDS = {
@@ -33,39 +35,71 @@ def count_items_in_db(session, batch_id: str) -> dict:
     return counts
 
 
-def store_counts(batch_id: str, counts: dict) -> None:
+def last_finish_in_db(session, batch_id: str) -> float | None:
+    """When the batch's latest item finished (Unix time), for stall detection after a rebuild."""
+    latest = session.scalar(select(func.max(BatchItem.finished_at)).where(BatchItem.batch_id == batch_id))
+    return latest.timestamp() if latest is not None else None
+
+
+def store_counts(batch_id: str, counts: dict, last_progress_at: float | None = None) -> None:
     """Overwrite a batch's counters (at submit, or when rebuilding after Redis lost them)."""
     name = key("progress", batch_id)
+    mapping = {k: counts[k] for k in COUNTERS}
+    if last_progress_at is not None:
+        mapping["last_progress_at"] = last_progress_at
     pipe = get_redis().pipeline()
-    pipe.hset(name, mapping={k: counts[k] for k in COUNTERS})
+    pipe.hset(name, mapping=mapping)
     pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
     pipe.execute()
 
 
-def count_transition(batch_id: str, old: str, new: str) -> None:
+def count_transition(batch_id: str, old: str, new: str, now: float | None = None) -> None:
     """Move one item between counters; call only after the database accepted that exact change."""
+    now = time.time() if now is None else now
     name = key("progress", batch_id)
     pipe = get_redis().pipeline()
     if old in FIELDS:
         pipe.hincrby(name, FIELDS[old], -1)
     if new in FIELDS:
         pipe.hincrby(name, FIELDS[new], 1)
-    pipe.hset(name, "last_progress_at", time.time())
+    if new in FINISHED_ITEM and old not in FINISHED_ITEM:
+        progress_rate.record_finish(pipe, batch_id, now)
+        record_item_outcome(pipe, new)
+    pipe.hset(name, "last_progress_at", now)
     pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
     pipe.execute()
 
 
-def read_counts(batch) -> dict:
-    """Counters: O(1) from Redis while the batch runs; from the database for drafts, finished batches, or lost keys."""
+def _from_redis(batch, now: float) -> dict | None:
+    """Counters and the recent-rate window in one round trip; None when the counters are gone."""
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hgetall(key("progress", batch.id))
+    window_start = progress_rate.queue_window_read(pipe, batch.id, now)
+    raw, window = pipe.execute()
+    if "total" not in raw:
+        return None
+    counts = {k: max(int(raw.get(k, 0)), 0) for k in COUNTERS}
+    counts["last_progress_at"] = float(raw["last_progress_at"]) if "last_progress_at" in raw else None
+    counts["window"] = (progress_rate.window_total(window), window_start)
+    return counts
+
+
+def read_counts(batch, now: float | None = None) -> dict:
+    """Counters: O(1) from Redis while the batch runs; from the database for drafts, finished batches, or lost keys.
+
+    Besides the counters: `last_progress_at` (Unix time or None) and `window` ((items finished in the
+    recent-rate window, window start) while running from Redis; None otherwise).
+    """
+    now = time.time() if now is None else now
     if batch.status in RUNNING_BATCH:
-        raw = get_redis().hgetall(key("progress", batch.id))
-        if "total" in raw:
-            counts = {k: max(int(raw.get(k, 0)), 0) for k in COUNTERS}
-            counts["last_progress_at"] = float(raw["last_progress_at"]) if "last_progress_at" in raw else None
+        counts = _from_redis(batch, now)
+        if counts is not None:
             return counts
     with session_scope() as session:
         counts = count_items_in_db(session, batch.id)
+        last = last_finish_in_db(session, batch.id) if batch.status in RUNNING_BATCH else None
     if batch.status in RUNNING_BATCH:
-        store_counts(batch.id, counts)
-    counts["last_progress_at"] = None
+        store_counts(batch.id, counts, last)
+    counts["last_progress_at"] = last
+    counts["window"] = None
     return counts

@@ -52,3 +52,16 @@ def test_werkzeug_errors_use_the_envelope(client, app):
     assert_error(client.patch("/v1/batches"), 405, "method_not_allowed")
     app.config["MAX_CONTENT_LENGTH"] = 100
     assert_error(client.post("/v1/objects", json={"text": "x" * 500}), 413, "payload_too_large")
+
+
+def test_redis_outage_is_a_503_in_the_envelope(client, dispatched):
+    import redis
+
+    from app.redis_client import use_redis
+
+    batch = new_batch(client, text_objects(client, 1))
+    client.post(f"/v1/batches/{batch['batch_id']}/submit")
+    use_redis(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    response = client.get(f"/v1/batches/{batch['batch_id']}")
+    error = assert_error(response, 503, "service_unavailable")
+    assert error["details"] == {"dependency": "redis"} and response.headers["Retry-After"] == "5"

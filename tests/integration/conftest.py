@@ -40,19 +40,31 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_db, tmp_path_factory):
+def worker_env():
+    """Extra environment for the stack's worker only; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def extra_settings():
+    """Settings a test module adds to its stack's API and worker (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def stack(database_url, redis_db, tmp_path_factory, worker_env, extra_settings):
     """The API (test client) and one real worker sharing the database and Redis."""
     data_dir = tmp_path_factory.mktemp("data")
     prefix = f"it-{os.getpid()}-{data_dir.name}:"
     settings = {
         "AUTH_DISABLED": "1", "BATCHERY_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
         "REDIS_URL": redis_db.url, "REDIS_PREFIX": prefix, "CELERY_BROKER_URL": redis_db.url,
-        "CELERY_RESULT_BACKEND": redis_db.url,
+        "CELERY_RESULT_BACKEND": redis_db.url, **extra_settings,
     }
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)
-    env = {**os.environ, **settings}
+    env = {**os.environ, **settings, **worker_env}
     worker = Worker(env, data_dir / "worker.log").wait_ready(celery_app)
     yield {"app": app, "client": app.test_client(), "redis": redis_db.client, "worker": worker,
            "settings": settings, "env": env, "data_dir": data_dir}

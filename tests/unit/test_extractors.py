@@ -1,6 +1,10 @@
 """extract(): every good fixture lands, every bad one fails with the right typed error and stages."""
+import struct
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.extractors import (
     CorruptedFileError,
@@ -118,6 +122,38 @@ def test_extensible_pcm_wav_is_accepted_but_extensible_float_is_not():
     assert len(extract(pcm).chunks) == 1
     with pytest.raises(FormatError):
         extract(ff.make_wav_extensible(sub_format=3))
+
+
+def test_wav_with_absurd_sample_rate_is_corrupted_not_a_memory_blowup():
+    data = bytearray(ff.make_wav(seconds=0.1))
+    struct.pack_into("<I", data, 24, 0x7FFFFFFF)  # the fmt chunk's sample rate
+    with pytest.raises(CorruptedFileError, match="invalid"):
+        extract(bytes(data))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(ff.ALL_GOOD)),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8),
+    st.floats(0.05, 1.0),
+)
+def test_mangled_files_succeed_or_raise_typed_errors(name, flips, keep):
+    data = bytearray(ff.ALL_GOOD[name][0]())
+    for where, value in flips:
+        data[int(where * len(data))] = value
+    try:
+        result = extract(bytes(data[: max(1, int(keep * len(data)))]))
+    except ExtractionError as error:
+        assert error.error_type in {"format_error", "corrupted_file"}
+        assert error.stages and error.stages[-1].outcome == "error"
+    else:
+        for chunk in result.chunks:
+            assert chunk.vector.shape == (384,)
+            # All-zero only for text without a single word character ("----");
+            # the embedding counts every non-ASCII character as one.
+            featureless = chunk.text is not None and not any(c.isalnum() or ord(c) > 127 for c in chunk.text)
+            expected = 0.0 if featureless else 1.0
+            assert np.linalg.norm(chunk.vector) == pytest.approx(expected, abs=1e-5)
 
 
 def test_html_keeps_only_visible_text():

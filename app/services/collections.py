@@ -1,0 +1,154 @@
+"""Collections: the index signature every vector write moves, and their counts cached per signature."""
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from sqlalchemy import distinct, func, select, update
+
+from app.config import get_settings
+from app.db import session_scope
+from app.errors import NotFound
+from app.models import Collection, Vector, utcnow
+from app.redis_client import get_redis, key
+from app.services.batches import ensure_collection
+from app.services.pagination import decode_cursor, page
+
+log = logging.getLogger(__name__)
+STATS = "collection-stats"
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    """A collection's identity and the signature of its current vectors."""
+
+    namespace: str
+    collection_id: str
+    dimensions: int
+    signature: str
+    created_at: object
+    updated_at: object
+
+
+def index_signature(namespace: str, collection_id: str, created_at, generation: int) -> str:
+    """An opaque string that changes with every vector write (and differs for a re-created collection)."""
+    stamp = created_at.isoformat() if created_at is not None else ""
+    digest = hashlib.sha256(f"{namespace}\0{collection_id}\0{stamp}\0{generation}".encode()).hexdigest()
+    return f"{generation}-{digest[:16]}"
+
+
+def _state(row) -> CollectionState:
+    """A state from a collections row."""
+    return CollectionState(row.namespace, row.collection_id, row.dimensions,
+                           index_signature(row.namespace, row.collection_id, row.created_at, row.generation or 0),
+                           row.created_at, row.updated_at or row.created_at)
+
+
+def read_state(session, namespace: str, collection_id: str) -> CollectionState:
+    """The collection's current state (one primary-key read), or NotFound, also for another namespace's."""
+    row = session.get(Collection, (namespace, collection_id))
+    if row is None:
+        raise NotFound(f"Collection {collection_id} not found.")
+    return _state(row)
+
+
+def record_vector_write(session, namespace: str, collection_id: str) -> None:
+    """Move the signature; call FIRST in the transaction that writes the collection's vectors.
+
+    Its row lock also serialises concurrent writers of one collection, so two writes of the same
+    content never interleave (nor deadlock on the vectors' unique index).
+    """
+    bump = (update(Collection)
+            .where(Collection.namespace == namespace, Collection.collection_id == collection_id)
+            .values(generation=Collection.generation + 1, updated_at=utcnow()))
+    if session.execute(bump).rowcount == 0:
+        ensure_collection(session, namespace, collection_id)
+        session.execute(bump)
+
+
+def _count(session, namespace: str, collection_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(documents, vectors) per collection; documents are distinct contents (sha256) with vectors."""
+    rows = session.execute(
+        select(Vector.collection_id, func.count(distinct(Vector.sha256)), func.count())
+        .where(Vector.namespace == namespace, Vector.collection_id.in_(collection_ids))
+        .group_by(Vector.collection_id)
+    ).all()
+    counts = dict.fromkeys(collection_ids, (0, 0))
+    counts.update({cid: (documents, vectors) for cid, documents, vectors in rows})
+    return counts
+
+
+def _cached_counts(states: list[CollectionState]) -> dict[str, tuple[int, int]]:
+    """Counts cached in Redis under the collections' current signatures; Redis trouble is a miss."""
+    try:
+        raw = get_redis().mget([key(STATS, s.namespace, s.collection_id) for s in states])
+    except RedisError as exc:
+        log.warning("collection stats cache unavailable: %s", exc)
+        return {}
+    found = {}
+    for state, value in zip(states, raw):
+        entry = json.loads(value) if value else None
+        if entry and entry.get("signature") == state.signature:
+            found[state.collection_id] = (entry["documents"], entry["vectors"])
+    return found
+
+
+def _cache_counts(state: CollectionState, counts: tuple[int, int]) -> None:
+    """Remember counts for this signature (best effort)."""
+    entry = {"namespace": state.namespace, "collection_id": state.collection_id, "signature": state.signature,
+             "documents": counts[0], "vectors": counts[1]}
+    try:
+        get_redis().set(key(STATS, state.namespace, state.collection_id), json.dumps(entry),
+                        ex=get_settings().SEARCH_CACHE_TTL_SECONDS)
+    except RedisError as exc:
+        log.warning("could not cache collection stats: %s", exc)
+
+
+def _describe(session, states: list[CollectionState]) -> list[dict]:
+    """The contract's collection objects; counts come from the cache while the signature matches."""
+    counts = _cached_counts(states) if states else {}
+    missing = [s for s in states if s.collection_id not in counts]
+    if missing:
+        fresh = _count(session, missing[0].namespace, [s.collection_id for s in missing])
+        for state in missing:
+            _cache_counts(state, fresh[state.collection_id])
+        counts.update(fresh)
+    return [{
+        "collection_id": s.collection_id, "documents": counts[s.collection_id][0],
+        "vectors": counts[s.collection_id][1], "dimensions": s.dimensions, "index_signature": s.signature,
+        "created_at": s.created_at, "updated_at": s.updated_at,
+    } for s in states]
+
+
+def get_collection(namespace: str, collection_id: str) -> dict:
+    """One collection with its documents, vectors, dimensions and signature."""
+    with session_scope() as session:
+        return _describe(session, [read_state(session, namespace, collection_id)])[0]
+
+
+def list_collections(namespace: str, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    """The namespace's collections by id; returns (collections, next_cursor)."""
+    after = decode_cursor(cursor)
+    query = select(Collection).where(Collection.namespace == namespace)
+    if after is not None:
+        query = query.where(Collection.collection_id > str(after))
+    with session_scope() as session:
+        rows = list(session.scalars(query.order_by(Collection.collection_id).limit(limit + 1)))
+        rows, next_cursor = page(rows, limit, lambda c: c.collection_id)
+        return _describe(session, [_state(r) for r in rows]), next_cursor
+
+
+def sweep_stale_stats() -> int:
+    """Delete cached counts whose signature is no longer the collection's; returns how many."""
+    client, removed = get_redis(), 0
+    with session_scope() as session:
+        for name in client.scan_iter(match=key(STATS, "*"), count=500):
+            value = client.get(name)
+            entry = json.loads(value) if value else None
+            if entry is None:
+                continue
+            row = session.get(Collection, (entry.get("namespace"), entry.get("collection_id")))
+            if row is None or _state(row).signature != entry.get("signature"):
+                removed += client.delete(name)
+    return removed

@@ -1,0 +1,102 @@
+"""Operational counters shared by every process: kept in Redis so the web process can report the workers' work."""
+import logging
+import math
+
+import redis
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+
+from app.db import session_scope
+from app.models import Batch, BatchStatus
+from app.redis_client import get_redis, key
+
+log = logging.getLogger(__name__)
+
+# Upper bounds (seconds) of the item-duration histogram; +Inf is implied.
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+_INF = "+Inf"
+
+
+def _bucket_for(seconds: float) -> str:
+    """The histogram bucket (as its upper bound's text) that a duration falls in."""
+    for bound in DURATION_BUCKETS:
+        if seconds <= bound:
+            return repr(bound)
+    return _INF
+
+
+def record_item_outcome(pipe, status: str, count: int = 1) -> None:
+    """Queue on `pipe` the count of items that reached a final status."""
+    pipe.hincrby(key("metrics", "items"), status.lower(), count)
+
+
+def count_item_outcomes(status: str, count: int) -> None:
+    """Count items finished outside a single transition (bulk cancellation)."""
+    if count:
+        pipe = get_redis().pipeline()
+        record_item_outcome(pipe, status, count)
+        pipe.execute()
+
+
+def observe_item_duration(seconds: float) -> None:
+    """Add one item's processing time to the histogram; a Redis hiccup loses the sample, never the item."""
+    name = key("metrics", "item_duration")
+    try:
+        pipe = get_redis().pipeline()
+        pipe.hincrby(name, _bucket_for(seconds), 1)
+        pipe.hincrby(name, "count", 1)
+        pipe.hincrbyfloat(name, "sum", seconds)
+        pipe.execute()
+    except RedisError as exc:
+        log.warning("could not record an item duration: %s", exc)
+
+
+def item_outcomes() -> dict[str, int]:
+    """Items that reached each final status, since the counters began."""
+    return {k: int(v) for k, v in get_redis().hgetall(key("metrics", "items")).items()}
+
+
+def item_durations() -> tuple[list[tuple[str, int]], float]:
+    """Cumulative (upper bound, count) pairs ending with +Inf, and the sum of all durations."""
+    raw = get_redis().hgetall(key("metrics", "item_duration"))
+    buckets, running = [], 0
+    for bound in [repr(b) for b in DURATION_BUCKETS] + [_INF]:
+        running += int(raw.get(bound, 0))
+        buckets.append((bound, running))
+    return buckets, float(raw.get("sum", 0.0))
+
+
+def webhook_deliveries() -> dict[str, int]:
+    """Webhook delivery attempts by outcome (the webhook sender increments this hash)."""
+    return {k: int(v) for k, v in get_redis().hgetall(key("metrics", "webhook_deliveries")).items()}
+
+
+def batches_by_status() -> dict[str, int]:
+    """How many batches are in each status (every status listed, zeros included)."""
+    with session_scope() as session:
+        rows = session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all()
+    counts = dict.fromkeys((s.value for s in BatchStatus), 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+_brokers: dict[str, redis.Redis] = {}
+
+
+def queue_depth(broker_url: str | None, queue: str) -> float:
+    """Messages waiting in a Celery queue on a Redis broker (all priority lists); NaN when unknowable."""
+    if not (broker_url or "").startswith(("redis://", "rediss://", "unix://")):
+        return math.nan
+    client = _brokers.get(broker_url)
+    if client is None:
+        client = _brokers[broker_url] = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+    # kombu keeps priority levels of one queue in sibling lists named queue + "\x06\x16" + level.
+    names = [queue] + [f"{queue}\x06\x16{level}" for level in (3, 6, 9)]
+    try:
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.llen(name)
+        return float(sum(pipe.execute()))
+    except RedisError as exc:
+        log.warning("could not read the depth of queue %s: %s", queue, exc)
+        return math.nan
