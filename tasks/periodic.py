@@ -4,17 +4,19 @@ import logging
 from app.queue import celery_app
 from app.services import cleanup, reaper, schedule_runs, scheduled_submissions
 from tasks.batch import dispatch, embed_object
+from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)
 
 
 def _dispatch_all(submissions) -> int:
-    """Enqueue each started submission; one that fails stays QUEUED in the database for the reaper."""
+    """Enqueue each started submission and its batch.submitted event; a failed dispatch is left to the reaper."""
     for submission in submissions:
         try:
             dispatch(submission.batch_id, submission.task_id)
         except Exception:
             log.exception("could not enqueue dispatch of %s; the reaper will", submission.batch_id)
+        announce(submission.batch_id)
     return len(submissions)
 
 
@@ -39,6 +41,8 @@ def reap() -> dict:
     for batch_id, item_id, namespace in found.items:
         # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
         embed_object.apply_async((batch_id, item_id, namespace), ignore_result=True)
+    for batch_id in found.finalized:
+        announce(batch_id)   # the final events a chord callback would have announced
     return found.summary()
 
 

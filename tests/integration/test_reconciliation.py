@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import session_scope
-from app.models import Batch, BatchItem, Vector
+from app.models import Batch, BatchEvent, BatchItem, Vector
 from app.services import lifecycle
 from tests.integration.beat import beat_stack
 from tests.integration.stack import wait_for
@@ -83,6 +83,13 @@ def test_a_started_batch_whose_chord_never_went_out_is_finished(rstack):
     final, _ = watch_until_finished(client, batch["batch_id"], timeout=90)
     assert final["status"] == "COMPLETED"
     assert sorted(items_of(batch["batch_id"])) == [("SUCCEEDED", 1)] * 6
+
+    def announced():   # by the reap task itself: the 60 s announce sweep would be far later
+        with session_scope() as session:
+            rows = session.execute(select(BatchEvent.type, BatchEvent.announced_at).where(
+                BatchEvent.batch_id == batch["batch_id"])).all()
+        return {t for t, at in rows if at} >= {"batch.completed"}
+    wait_for(announced, 15, interval=0.2, message="batch.completed to be announced")
 
 
 def test_a_file_that_kills_its_worker_is_quarantined(rstack):
