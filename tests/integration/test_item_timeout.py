@@ -19,10 +19,15 @@ def worker_env():
 
 @pytest.fixture(scope="module")
 def slow_pdf():
-    """A ~1 MB PDF of 3000 pages: small, but pypdf needs several seconds for it (measured here)."""
-    data = make_pdf([f"Page {i} of a long report about rivers, mountains and weather." for i in range(SLOW_PAGES)])
-    started = time.perf_counter()
-    extract(data)  # the same work the worker will do
+    """A PDF that pypdf needs well over the 1 s limit for on this machine: pages double until it takes > 3 s."""
+    pages = SLOW_PAGES
+    while True:
+        data = make_pdf([f"Page {i} of a long report about rivers, mountains and weather." for i in range(pages)])
+        started = time.perf_counter()
+        extract(data)  # the same work the worker will do
+        if time.perf_counter() - started > 3.0 or pages >= 16 * SLOW_PAGES:
+            break
+        pages *= 2
     assert time.perf_counter() - started > 2.0, "the slow file must take well over the 1 s limit"
     return data
 
