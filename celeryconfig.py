@@ -41,6 +41,32 @@ task_routes = {
 beat_schedule: dict = {}
 beat_schedule["purge-idempotency-records"] = {"task": "batchery.purge_idempotency_records", "schedule": 3600.0}
 
+# Periodic tasks get a queue of their own so a backlog of embed_object never delays the reaper or a schedule.
+task_queues = {
+    "batchery": {"exchange": "batchery", "routing_key": "batchery"},
+    "batchery.periodic": {"exchange": "batchery.periodic", "routing_key": "batchery.periodic"},
+}
+_periodic = {"queue": "batchery.periodic"}
+task_routes.update({
+    "batchery.run_due_schedules": _periodic,
+    "batchery.submit_scheduled_batches": _periodic,
+    "batchery.reap": _periodic,
+    "batchery.cleanup": _periodic,
+})
+
+# Every tick expires after its period: one that waited that long is dropped, the next does the same work.
+_scheduler_every = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "15"))
+_reaper_every = float(os.environ.get("REAPER_INTERVAL_SECONDS", "60"))
+_cleanup_every = float(os.environ.get("CLEANUP_INTERVAL_SECONDS", "3600"))
+beat_schedule.update({
+    "run-due-schedules": {"task": "batchery.run_due_schedules", "schedule": _scheduler_every,
+                          "options": {"expires": _scheduler_every}},
+    "submit-scheduled-batches": {"task": "batchery.submit_scheduled_batches", "schedule": _scheduler_every,
+                                 "options": {"expires": _scheduler_every}},
+    "reap": {"task": "batchery.reap", "schedule": _reaper_every, "options": {"expires": _reaper_every}},
+    "cleanup": {"task": "batchery.cleanup", "schedule": _cleanup_every, "options": {"expires": _cleanup_every}},
+})
+
 # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
 _item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))
 task_annotations = {"batchery.embed_object": {"soft_time_limit": _item_limit, "time_limit": _item_limit + 30}}

@@ -52,6 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     document_security(api)
     for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):
         api.register_blueprint(blueprint)
+    from app.api import schedules
+
+    api.register_blueprint(schedules.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(metrics.blp)
     register_error_handlers(app)

@@ -41,6 +41,15 @@ class Settings:
     SSE_POLL_MS: int = 500
     SSE_HEARTBEAT_SECONDS: int = 15
     SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
+    # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
+    SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
+    SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
+    REAPER_INTERVAL_SECONDS: int = 60
+    ITEM_LEASE_SECONDS: int = 600             # silence after which work is presumed lost (> item time limit)
+    CLEANUP_INTERVAL_SECONDS: int = 3600
+    DRAFT_TTL_SECONDS: int = 7 * 24 * 3600    # an untouched, unscheduled DRAFT batch is deleted after this
+    ORPHAN_FILE_GRACE_SECONDS: int = 3600     # a stored file no object references is deleted after this
+    SCHEDULE_RUN_TTL_SECONDS: int = 30 * 24 * 3600
 
     @property
     def database_url(self) -> str:

@@ -5,6 +5,7 @@ from app.models.events import BatchEvent
 from app.models.idempotency import IdempotencyRecord
 from app.models.keys import ApiKey
 from app.models.objects import StoredObject
+from app.models.schedules import Schedule, ScheduleRun
 from app.models.status import BatchStatus, ItemStatus
 from app.models.vectors import Collection, Vector
 from app.models.webhooks import Webhook, WebhookDelivery
@@ -12,5 +13,5 @@ from app.models.webhooks import Webhook, WebhookDelivery
 __all__ = [
     "Base", "new_id", "utcnow", "Batch", "BatchItem", "StoredObject", "BatchStatus", "ItemStatus",
     "Collection", "Vector",
-    "BatchEvent", "Webhook", "WebhookDelivery", "ApiKey", "IdempotencyRecord",
+    "BatchEvent", "Webhook", "WebhookDelivery", "ApiKey", "IdempotencyRecord", "Schedule", "ScheduleRun",
 ]

@@ -73,6 +73,9 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
                 session.commit()
                 count_transition(batch.id, old, ItemStatus.CANCELLED)
             return ItemStatus.CANCELLED
+        if old == ItemStatus.PROCESSING and item.attempts >= get_settings().ITEM_MAX_ATTEMPTS:
+            # Taken this many times and never finished: the file keeps killing its worker.
+            return _quarantine(session, item)
         if not _move_item(session, item_id, {old}, ItemStatus.PROCESSING, attempts=attempt, started_at=utcnow()):
             return "RACED"
         obj = session.get(StoredObject, item.object_id)
@@ -240,3 +243,28 @@ def give_up(item_id: int, message: str, attempts: int = 0) -> str:
         batch_id = item.batch_id
     count_transition(batch_id, old, ItemStatus.FAILED)
     return ItemStatus.FAILED
+
+
+def _quarantine(session, item: BatchItem, *conditions) -> str:
+    """PROCESSING → FAILED for a file its worker died on every attempt; it is not tried again."""
+    moved = session.execute(
+        update(BatchItem).where(BatchItem.id == item.id, BatchItem.status == ItemStatus.PROCESSING,
+                                BatchItem.attempts == item.attempts, *conditions)
+        .values(status=ItemStatus.FAILED, finished_at=utcnow(), updated_at=utcnow(), error_type="processing_error",
+                error_message=f"Quarantined: the worker died {item.attempts} times processing this file.")
+    ).rowcount == 1
+    if not moved:
+        return "RACED"
+    session.commit()
+    count_transition(item.batch_id, ItemStatus.PROCESSING, ItemStatus.FAILED)
+    log.error("item %s of %s quarantined after %s attempts", item.id, item.batch_id, item.attempts)
+    return ItemStatus.FAILED
+
+
+def quarantine_item(item_id: int, stale_before=None) -> str:
+    """Quarantine an item still PROCESSING (and untouched since `stale_before`, when given); returns its status."""
+    with session_scope() as session:
+        item = session.get(BatchItem, item_id)
+        if item is None or item.status != ItemStatus.PROCESSING:
+            return item.status if item else "MISSING"
+        return _quarantine(session, item, *([BatchItem.updated_at < stale_before] if stale_before else []))

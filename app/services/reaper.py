@@ -1,0 +1,159 @@
+"""Reconciliation from the database: nothing a crash, a lost message or an emptied Redis drops stays lost.
+
+Work is presumed lost when nobody touched it for a lease (ITEM_LEASE_SECONDS, longer than an item's time
+limit). Every claim below is a conditional UPDATE that also renews the lease, so two reapers running at
+once never hand out the same batch or item twice, and one item is re-sent at most once per lease.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import exists, func, select, update
+
+from app.config import get_settings
+from app.db import session_scope
+from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
+from app.models.status import OPEN_ITEM, RUNNING_BATCH
+from app.redis_client import get_redis, key
+from app.services import items, lifecycle
+from app.services.progress import count_items_in_db, store_counts
+from app.services.task_status import write_task_status
+
+log = logging.getLogger(__name__)
+_CHUNK = 500
+
+
+@dataclass
+class Reconciliation:
+    """What one pass found: work to send again (by the caller, after commit) and what it settled itself."""
+
+    batches: list = field(default_factory=list)      # (batch_id, task_id): dispatch again
+    items: list = field(default_factory=list)        # (batch_id, item_id, namespace): embed again
+    quarantined: list = field(default_factory=list)  # item ids ended FAILED
+    finalized: list = field(default_factory=list)    # batch ids this pass finished
+    rebuilt: int = 0                                  # Redis keys recreated
+
+    def summary(self) -> dict:
+        """Counts only: a tiny task result."""
+        return {"batches": len(self.batches), "items": len(self.items), "quarantined": len(self.quarantined),
+                "finalized": len(self.finalized), "rebuilt": self.rebuilt}
+
+
+def claim_undispatched_batches(cutoff, now) -> list[tuple[str, str]]:
+    """QUEUED batches untouched for a lease (the dispatch never arrived); returns (batch_id, task_id) claimed."""
+    with session_scope() as session:
+        return [tuple(row) for row in session.execute(
+            update(Batch).where(Batch.status == BatchStatus.QUEUED, Batch.updated_at < cutoff)
+            .values(updated_at=now).returning(Batch.id, Batch.task_id)
+            .execution_options(synchronize_session=False))]
+
+
+def quarantine_dead_items(cutoff) -> list[int]:
+    """Stale PROCESSING items whose worker died on every attempt end FAILED instead of running again."""
+    with session_scope() as session:
+        ids = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
+            Batch.status.in_(list(RUNNING_BATCH)), BatchItem.status == ItemStatus.PROCESSING,
+            BatchItem.updated_at < cutoff, BatchItem.attempts >= get_settings().ITEM_MAX_ATTEMPTS)).all()
+    return [item_id for item_id in ids if items.quarantine_item(item_id, stale_before=cutoff) == ItemStatus.FAILED]
+
+
+def _lost_item_ids(session, cutoff) -> list[int]:
+    """Open items of PROCESSING batches whose message is presumed lost.
+
+    A PROCESSING item untouched for a lease outlived its time limit: its worker is gone. A PENDING item may
+    just wait in a long queue, so it counts as lost only when its whole batch has been silent for a lease.
+    """
+    dead = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
+        Batch.status == BatchStatus.PROCESSING, BatchItem.status == ItemStatus.PROCESSING,
+        BatchItem.updated_at < cutoff, BatchItem.attempts < get_settings().ITEM_MAX_ATTEMPTS)).all()
+    # One grouped pass finds the silent batches (a correlated check per item would be quadratic).
+    silent = session.scalars(select(BatchItem.batch_id).join(Batch, Batch.id == BatchItem.batch_id).where(
+        Batch.status == BatchStatus.PROCESSING, Batch.updated_at < cutoff,
+    ).group_by(BatchItem.batch_id).having(func.max(BatchItem.updated_at) < cutoff)).all()
+    waiting = session.scalars(select(BatchItem.id).where(
+        BatchItem.batch_id.in_(silent), BatchItem.status == ItemStatus.PENDING)).all() if silent else []
+    return sorted({*dead, *waiting})
+
+
+def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
+    """Renew the lease of lost items (conditionally) and return (batch_id, item_id, namespace) of those claimed."""
+    with session_scope() as session:
+        ids = _lost_item_ids(session, cutoff)
+    claimed = []
+    for start in range(0, len(ids), _CHUNK):
+        with session_scope() as session:
+            rows = session.execute(
+                update(BatchItem).where(BatchItem.id.in_(ids[start:start + _CHUNK]),
+                                        BatchItem.status.in_(list(OPEN_ITEM)), BatchItem.updated_at < cutoff)
+                .values(updated_at=now).returning(BatchItem.id, BatchItem.batch_id)
+                .execution_options(synchronize_session=False)).all()
+            namespaces = dict(session.execute(select(Batch.id, Batch.namespace).where(
+                Batch.id.in_({batch_id for _, batch_id in rows}))).all())
+        claimed += [(batch_id, item_id, namespaces[batch_id]) for item_id, batch_id in rows]
+    return claimed
+
+
+def settle_batches(cutoff) -> list[str]:
+    """Finalize running batches with nothing left open, and close items a dead worker left in cancelled batches."""
+    open_item = exists().where(BatchItem.batch_id == Batch.id, BatchItem.status.in_(list(OPEN_ITEM)))
+    fresh_open_item = exists().where(BatchItem.batch_id == Batch.id, BatchItem.status.in_(list(OPEN_ITEM)),
+                                     BatchItem.updated_at >= cutoff)
+    with session_scope() as session:
+        done = session.scalars(select(Batch.id).where(Batch.status == BatchStatus.PROCESSING, ~open_item)).all()
+        abandoned = session.scalars(select(Batch.id).where(
+            Batch.status == BatchStatus.CANCELLED, open_item, ~fresh_open_item)).all()
+    for batch_id in abandoned:
+        lifecycle.finalize_batch(batch_id)  # a cancelled batch's finalize cancels its open items
+    return [batch_id for batch_id in done if lifecycle.finalize_batch(batch_id).changed]
+
+
+def _restore_task_status(task_id: str, batch_id: str) -> None:
+    """Rewrite a missing task status from the batch row, re-reading it so a racing finalize is not undone."""
+    for _ in range(2):
+        with session_scope() as session:
+            batch = session.get(Batch, batch_id)
+            status, namespace, created = batch.status, batch.namespace, batch.submitted_at
+        write_task_status(task_id, batch_id, namespace, status, created_at=created)
+        with session_scope() as session:
+            if session.get(Batch, batch_id).status == status:
+                return
+
+
+def rebuild_redis_state(limit: int = 5000) -> int:
+    """Recreate the progress counters and task status of running batches that Redis lost."""
+    with session_scope() as session:
+        running = session.execute(select(Batch.id, Batch.task_id).where(
+            Batch.status.in_(list(RUNNING_BATCH))).order_by(Batch.id).limit(limit)).all()
+    if not running:
+        return 0
+    pipe = get_redis().pipeline()
+    for batch_id, task_id in running:
+        pipe.hexists(key("progress", batch_id), "total")
+        pipe.exists(key("task", task_id))
+    present = pipe.execute()
+    rebuilt = 0
+    for index, (batch_id, task_id) in enumerate(running):
+        has_counts, has_status = present[2 * index], present[2 * index + 1]
+        if not has_counts:
+            with session_scope() as session:
+                counts = count_items_in_db(session, batch_id)
+            store_counts(batch_id, counts)
+            rebuilt += 1
+        if not has_status and task_id:
+            _restore_task_status(task_id, batch_id)
+            rebuilt += 1
+    return rebuilt
+
+
+def reconcile(now=None) -> Reconciliation:
+    """One reaper pass; the caller publishes `batches` and `items` (the services never talk to Celery)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=get_settings().ITEM_LEASE_SECONDS)
+    result = Reconciliation(batches=claim_undispatched_batches(cutoff, now))
+    result.quarantined = quarantine_dead_items(cutoff)
+    result.items = claim_lost_items(cutoff, now)
+    result.finalized = settle_batches(cutoff)
+    result.rebuilt = rebuild_redis_state()
+    if result.batches or result.items or result.quarantined or result.finalized:
+        log.warning("reaper: %s", result.summary())
+    return result

@@ -1,0 +1,1 @@
+"""Faults injected into real worker processes (loaded with `celery worker --include ...`)."""

@@ -1,0 +1,62 @@
+"""A real `celery -A tasks beat` process, and a stack of API + worker + beats with settings of the test's choosing."""
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from app import create_app, db
+from app.queue import celery_app, point_celery_at
+from app.redis_client import use_redis
+from tests.integration.stack import ROOT, Worker
+
+
+class Beat:
+    """`celery -A tasks beat` with its schedule file in its own directory; stopped with its process group."""
+
+    def __init__(self, env: dict, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log_path = directory / "beat.log"
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks", "beat", "--loglevel", "INFO",
+             "--schedule", str(directory / "celerybeat-schedule")],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(self):
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@contextmanager
+def beat_stack(database_url: str, redis_db, data_dir: Path, env_overrides: dict, worker_args=(), beats: int = 1):
+    """The API (test client), one real worker and `beats` real beat processes sharing the database and Redis."""
+    settings = {
+        "AUTH_DISABLED": "1", "BATCHERY_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+        "REDIS_URL": redis_db.url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
+        "CELERY_BROKER_URL": redis_db.url, "CELERY_RESULT_BACKEND": redis_db.url, **env_overrides,
+    }
+    redis_db.client.flushdb()
+    app = create_app(settings)
+    use_redis(None)
+    env = {**os.environ, **settings}
+    processes = [Worker(env, data_dir / "worker.log", extra_args=worker_args)]
+    try:
+        processes[0].wait_ready(celery_app)
+        processes += [Beat(env, data_dir / f"beat-{n}") for n in range(beats)]
+        yield {"app": app, "client": app.test_client(), "redis": redis_db.client, "worker": processes[0],
+               "beats": processes[1:], "settings": settings, "data_dir": data_dir}
+    finally:
+        for process in reversed(processes):   # beats first: no tick is left for a stopped worker
+            process.stop()
+        db.dispose_engine()
+        point_celery_at("memory://", "cache+memory://")
