@@ -30,12 +30,17 @@ ENDPOINTS = [
     ("GET", "/v1/webhooks/{webhook_id}", None),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries", None),
     ("DELETE", "/v1/webhooks/{webhook_id}", None),
+    ("GET", "/v1/schedules/{schedule_id}", None),
+    ("PATCH", "/v1/schedules/{schedule_id}", {"enabled": False}),
+    ("GET", "/v1/schedules/{schedule_id}/runs", None),
+    ("DELETE", "/v1/schedules/{schedule_id}", None),
 ]
 
 # What an id of each kind looks like when nobody has it.
 UNKNOWN = {"object_id": "obj_00000000000000000000000000", "draft_id": "bat_00000000000000000000000000",
            "finished_id": "bat_00000000000000000000000001", "task_id": "tsk_00000000000000000000000000",
-           "collection_id": "no-such-collection", "webhook_id": "whk_00000000000000000000000000"}
+           "collection_id": "no-such-collection", "webhook_id": "whk_00000000000000000000000000",
+           "schedule_id": "sch_00000000000000000000000000"}
 
 
 @pytest.fixture
@@ -61,9 +66,12 @@ def _seed(client, owner: dict, intruder: dict) -> dict:
     queued_id = post("/v1/batches", json={"collection_id": "owner-docs", "object_ids": [object_id]})["batch_id"]
     task_id = post(f"/v1/batches/{queued_id}/submit")["task_id"]
     webhook_id = post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["batch.completed"]})
+    schedule = post("/v1/schedules", json={"name": "nightly", "cron": "0 3 * * *", "bucket": "default",
+                                           "collection_id": "owner-docs"})
     mine = client.post("/v1/objects", json={"text": "intruder's words"}, headers=intruder).get_json()
     return {"object_id": object_id, "draft_id": draft_id, "finished_id": finished_id, "task_id": task_id,
             "collection_id": "owner-docs", "webhook_id": webhook_id["webhook_id"],
+            "schedule_id": schedule["schedule_id"],
             "intruder_object_id": mine["objects"][0]["object_id"]}
 
 
@@ -112,6 +120,8 @@ def test_nothing_of_the_owner_changed(keyed_client, tenants):
     assert [b["namespace"] for b in listed] == []
     assert keyed_client.get(f"/v1/webhooks/{ids['webhook_id']}", headers=owner).status_code == 200
     assert keyed_client.get(f"/v1/collections/{ids['collection_id']}", headers=owner).get_json()["documents"] == 1
+    schedule = keyed_client.get(f"/v1/schedules/{ids['schedule_id']}", headers=owner).get_json()
+    assert schedule["enabled"] is True
 
 
 def test_lists_show_only_the_callers_namespace(keyed_client, tenants):
@@ -125,3 +135,4 @@ def test_lists_show_only_the_callers_namespace(keyed_client, tenants):
     assert keyed_client.get("/v1/collections", headers=intruder).get_json()["collections"] == []
     assert keyed_client.get("/v1/webhooks", headers=intruder).get_json()["webhooks"] == []
     assert len(keyed_client.get("/v1/webhooks", headers=owner).get_json()["webhooks"]) == 1
+    assert keyed_client.get("/v1/schedules", headers=intruder).get_json()["schedules"] == []
