@@ -9,7 +9,7 @@ from pathlib import Path
 from app import create_app, db
 from app.queue import celery_app, point_celery_at
 from app.redis_client import use_redis
-from tests.integration.stack import ROOT, Worker
+from tests.integration.stack import ROOT, Worker, stack_settings
 
 
 class Beat:
@@ -40,11 +40,7 @@ class Beat:
 @contextmanager
 def beat_stack(database_url: str, redis_db, data_dir: Path, env_overrides: dict, worker_args=(), beats: int = 1):
     """The API (test client), one real worker and `beats` real beat processes sharing the database and Redis."""
-    settings = {
-        "AUTH_DISABLED": "1", "BATCHERY_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-        "REDIS_URL": redis_db.url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
-        "CELERY_BROKER_URL": redis_db.url, "CELERY_RESULT_BACKEND": redis_db.url, **env_overrides,
-    }
+    settings = stack_settings(database_url, redis_db.url, data_dir, **env_overrides)
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)

@@ -6,7 +6,7 @@ import pytest
 from app import create_app, db
 from app.queue import celery_app, point_celery_at
 from app.redis_client import use_redis
-from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker
+from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings
 
 
 def pytest_collection_modifyitems(items):
@@ -55,13 +55,7 @@ def extra_settings():
 def stack(database_url, redis_db, tmp_path_factory, worker_env, extra_settings):
     """The API (test client) and one real worker sharing the database and Redis."""
     data_dir = tmp_path_factory.mktemp("data")
-    prefix = f"it-{os.getpid()}-{data_dir.name}:"
-    settings = {
-        # The tests poll every few milliseconds: the rate limit has its own tests.
-        "AUTH_DISABLED": "1", "RATE_LIMIT_PER_MINUTE": "0", "BATCHERY_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url, "REDIS_URL": redis_db.url, "REDIS_PREFIX": prefix,
-        "CELERY_BROKER_URL": redis_db.url, "CELERY_RESULT_BACKEND": redis_db.url, **extra_settings,
-    }
+    settings = stack_settings(database_url, redis_db.url, data_dir, **extra_settings)
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)

@@ -113,3 +113,12 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+
+
+def stack_settings(database_url: str, redis_url: str, data_dir: Path, **overrides) -> dict:
+    """Settings shared by the API under test and the processes it starts: auth off, no rate limit (tests poll fast)."""
+    return {
+        "AUTH_DISABLED": "1", "RATE_LIMIT_PER_MINUTE": "0", "BATCHERY_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
+        "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
+    }
