@@ -63,14 +63,19 @@ def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     }
 
 
+def _objects(count: int) -> str:
+    """"1 object", "1,200 objects"."""
+    return f"{count:,} object{'' if count == 1 else 's'}"
+
+
 def status_message(batch, progress: dict) -> str:
     """One human line saying where the batch is or what happened."""
     total, done = progress["total"], progress["processed"]
     if batch.status == BatchStatus.DRAFT:
         when = f" · scheduled for {batch.submit_at.isoformat()}" if batch.submit_at else ""
-        return f"Draft with {total:,} objects{when}"
+        return f"Draft with {_objects(total)}{when}"
     if batch.status == BatchStatus.QUEUED:
-        return f"Queued {total:,} objects"
+        return f"Queued {_objects(total)}"
     if batch.status == BatchStatus.PROCESSING:
         parts = [f"Processing {done:,}/{total:,} objects ({progress['percent']}%)"]
         if progress["items_per_second"] is not None:
@@ -79,7 +84,7 @@ def status_message(batch, progress: dict) -> str:
             parts.append(f"~{duration_text(progress['eta_seconds'])} remaining")
         return " · ".join(parts)
     verb = {BatchStatus.CANCELLED: "Cancelled", BatchStatus.FAILED: "Failed"}.get(batch.status, "Completed")
-    parts = [f"{verb} {total:,} objects"]
+    parts = [f"{verb} {_objects(total)}"]
     if progress["failed"]:
         parts.append(f"{progress['failed']:,} failed")
     if progress["skipped"]:
