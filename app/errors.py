@@ -49,10 +49,6 @@ class PayloadTooLarge(BatcheryError):
     status, error_type = 413, "payload_too_large"
 
 
-class UnsupportedMediaType(BatcheryError):
-    status, error_type = 415, "unsupported_media_type"
-
-
 class EmptyBatch(BatcheryError):
     status, error_type = 422, "empty_batch"
 
