@@ -42,6 +42,11 @@ def _rounded(rate: float | None) -> float | None:
     return None if rate is None else float(f"{rate:.2g}")
 
 
+def percent_done(processed: int, total: int) -> float:
+    """Floored to one decimal, so 100.0 means done and a poll never shows more than happened."""
+    return math.floor(1000 * processed / total) / 10 if total else 0.0
+
+
 def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     """The contract's progress block; the ETA divides what remains by the recent rate."""
     now = time.time() if now is None else now
@@ -55,8 +60,7 @@ def build_progress(batch, counts: dict, now: float | None = None) -> dict:
         eta = math.ceil((total - processed) / rate)
     return {
         "processed": processed, "total": total,
-        # Floored so 100.0 means done, and a poll never shows more than happened.
-        "percent": math.floor(1000 * processed / total) / 10 if total else 0.0,
+        "percent": percent_done(processed, total),
         "succeeded": counts["succeeded"], "skipped": counts["skipped"], "failed": counts["failed"],
         "errors": counts["failed"], "items_per_second": _rounded(rate), "eta_seconds": eta,
         "current_stage": _stage(batch, processed, total),
