@@ -49,10 +49,6 @@ class PayloadTooLarge(BatcheryError):
     status, error_type = 413, "payload_too_large"
 
 
-class UnsupportedMediaType(BatcheryError):
-    status, error_type = 415, "unsupported_media_type"
-
-
 class EmptyBatch(BatcheryError):
     status, error_type = 422, "empty_batch"
 
@@ -89,13 +85,23 @@ def error_body(error_type: str, message: str, details: dict | None = None) -> di
     return {"error": {"type": error_type, "message": message, "details": _json_keys(details or {})}}
 
 
+_LOCATIONS = {"json", "query", "form", "headers", "files", "path", "cookies", "json_or_form"}
+
+
+def _field_messages(messages: dict) -> dict:
+    """Field errors keyed by field, whether the body was read by a view or by flask-smorest (which nests a location)."""
+    if len(messages) == 1 and next(iter(messages)) in _LOCATIONS and isinstance(next(iter(messages.values())), dict):
+        return next(iter(messages.values()))
+    return messages
+
+
 def _from_http_exception(exc: HTTPException):
     """Map an HTTPException (including flask-smorest's 422 with field messages) to the envelope."""
     data = getattr(exc, "data", None) or {}
     details = {}
     message = exc.description or exc.name
     if "messages" in data:
-        details = {"fields": data["messages"]}
+        details = {"fields": _field_messages(data["messages"])}
         message = "The request is not valid; see details.fields."
     elif exc.code == 404:
         message = "No such resource."

@@ -1,7 +1,7 @@
 """Batches: creation, submission, state change, and the Batch, results and errors representations."""
 from datetime import timezone
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.common import PageArgsSchema, name_field
 
@@ -28,6 +28,13 @@ class BatchCreateSchema(Schema):
     auto_submit = fields.Bool(load_default=False)
     submit_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc)
     bucket = fields.Str(load_default="default", validate=name_field)
+
+    @validates_schema
+    def _one_submission_time(self, data, **kwargs):
+        """`auto_submit` (now) and `submit_at` (later) contradict each other; silently picking one would surprise."""
+        if data.get("auto_submit") and data.get("submit_at"):
+            raise ValidationError("Use either auto_submit (submit now) or submit_at (submit later), not both.",
+                                  "submit_at")
 
 
 class AddObjectsSchema(Schema):

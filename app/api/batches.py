@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
+from app.errors import EmptyBatch
 from app.services import batches, lifecycle, results, webhooks
 from app.services.batch_view import batch_health
 from app.services.progress import read_counts
@@ -73,6 +74,8 @@ class Batches(MethodView):
         if fields["webhook_url"]:
             webhooks.ensure_deliverable(fields["webhook_url"], "webhook_url")
         auto_submit = fields.pop("auto_submit")
+        if auto_submit and not fields["object_ids"] and not uploads:  # refuse before anything is written
+            raise EmptyBatch("The batch has no objects; auto_submit needs object_ids or files.")
         secret = fields.pop("webhook_secret") or (new_webhook_secret() if fields["webhook_url"] else None)
         batch = batches.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
                                      name=fields.pop("batch_name"), webhook_secret=secret, **fields)

@@ -49,4 +49,5 @@ def prometheus_metrics():
     """Prometheus text exposition of Batchery's metrics."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BatcheryCollector(current_app.extensions["celery"].conf.broker_url))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and mimetype would add a second one.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

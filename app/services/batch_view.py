@@ -42,6 +42,11 @@ def _rounded(rate: float | None) -> float | None:
     return None if rate is None else float(f"{rate:.2g}")
 
 
+def percent_done(processed: int, total: int) -> float:
+    """Floored to one decimal, so 100.0 means done and a poll never shows more than happened."""
+    return math.floor(1000 * processed / total) / 10 if total else 0.0
+
+
 def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     """The contract's progress block; the ETA divides what remains by the recent rate."""
     now = time.time() if now is None else now
@@ -55,12 +60,16 @@ def build_progress(batch, counts: dict, now: float | None = None) -> dict:
         eta = math.ceil((total - processed) / rate)
     return {
         "processed": processed, "total": total,
-        # Floored so 100.0 means done, and a poll never shows more than happened.
-        "percent": math.floor(1000 * processed / total) / 10 if total else 0.0,
+        "percent": percent_done(processed, total),
         "succeeded": counts["succeeded"], "skipped": counts["skipped"], "failed": counts["failed"],
         "errors": counts["failed"], "items_per_second": _rounded(rate), "eta_seconds": eta,
         "current_stage": _stage(batch, processed, total),
     }
+
+
+def _objects(count: int) -> str:
+    """"1 object", "1,200 objects"."""
+    return f"{count:,} object{'' if count == 1 else 's'}"
 
 
 def status_message(batch, progress: dict) -> str:
@@ -68,9 +77,9 @@ def status_message(batch, progress: dict) -> str:
     total, done = progress["total"], progress["processed"]
     if batch.status == BatchStatus.DRAFT:
         when = f" · scheduled for {batch.submit_at.isoformat()}" if batch.submit_at else ""
-        return f"Draft with {total:,} objects{when}"
+        return f"Draft with {_objects(total)}{when}"
     if batch.status == BatchStatus.QUEUED:
-        return f"Queued {total:,} objects"
+        return f"Queued {_objects(total)}"
     if batch.status == BatchStatus.PROCESSING:
         parts = [f"Processing {done:,}/{total:,} objects ({progress['percent']}%)"]
         if progress["items_per_second"] is not None:
@@ -79,7 +88,7 @@ def status_message(batch, progress: dict) -> str:
             parts.append(f"~{duration_text(progress['eta_seconds'])} remaining")
         return " · ".join(parts)
     verb = {BatchStatus.CANCELLED: "Cancelled", BatchStatus.FAILED: "Failed"}.get(batch.status, "Completed")
-    parts = [f"{verb} {total:,} objects"]
+    parts = [f"{verb} {_objects(total)}"]
     if progress["failed"]:
         parts.append(f"{progress['failed']:,} failed")
     if progress["skipped"]:

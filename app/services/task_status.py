@@ -9,6 +9,7 @@ from app.errors import NotFound
 from app.models import Batch
 from app.models.base import utcnow
 from app.redis_client import get_redis, key
+from app.services.batch_view import percent_done
 
 
 def write_task_status(task_id: str, batch_id: str, namespace: str, status: str, progress: dict | None = None,
@@ -51,6 +52,6 @@ def get_task(namespace: str, task_id: str) -> dict:
         counts = {k: int(v) for k, v in counters.items() if k != "last_progress_at"}
         processed = sum(counts.get(k, 0) for k in ("succeeded", "skipped", "failed", "cancelled"))
         progress = {**counts, "processed": processed,
-                    "percent": round(100.0 * processed / counts["total"], 1) if counts.get("total") else 0.0}
+                    "percent": percent_done(processed, counts.get("total", 0))}
     return {"task_id": task_id, "batch_id": record["batch_id"], "status": record["status"], "progress": progress,
             "created_at": record["created_at"], "updated_at": record["updated_at"]}

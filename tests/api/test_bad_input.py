@@ -22,3 +22,14 @@ def test_list_index_errors_keep_string_keys(client):
     error = assert_error(client.post("/v1/batches", json={"collection_id": "c", "object_ids": ["ok", 5, ""]}),
                          422, "validation_error")
     assert set(error["details"]["fields"]["object_ids"]) == {"1", "2"}
+
+
+def test_field_errors_are_keyed_by_field_whichever_layer_read_the_body(client):
+    # Query strings and bodies read by flask-smorest used to nest the fields under "query"/"json".
+    listing = assert_error(client.get("/v1/batches?limit=0"), 422, "validation_error")
+    assert set(listing["details"]["fields"]) == {"limit"}
+    search = assert_error(client.post("/v1/collections/c/search", json={"query": "x", "top_k": 0}),
+                          422, "validation_error")
+    assert set(search["details"]["fields"]) == {"top_k"}
+    state = assert_error(client.put("/v1/batches/bat_x/state", json={"state": "DONE"}), 422, "validation_error")
+    assert set(state["details"]["fields"]) == {"state"}

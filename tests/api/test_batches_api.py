@@ -80,6 +80,19 @@ def test_auto_submit_queues_at_creation(client, dispatched):
     assert dispatched == [(batch["batch_id"], batch["task_id"])]
 
 
+def test_auto_submit_of_an_empty_batch_is_422_and_creates_nothing(client, dispatched):
+    assert_error(client.post("/v1/batches", json={"collection_id": "docs", "auto_submit": True}), 422, "empty_batch")
+    assert client.get("/v1/batches").get_json()["batches"] == [] and dispatched == []
+
+
+def test_auto_submit_and_submit_at_together_are_refused(client, dispatched):
+    body = {"collection_id": "docs", "object_ids": text_objects(client, 1), "auto_submit": True,
+            "submit_at": "2099-01-01T00:00:00Z"}
+    error = assert_error(client.post("/v1/batches", json=body), 422, "validation_error")
+    assert "submit_at" in error["details"]["fields"]
+    assert client.get("/v1/batches").get_json()["batches"] == [] and dispatched == []
+
+
 def test_empty_batch_submit_is_422(client, dispatched):
     batch = new_batch(client, [])
     assert_error(client.post(f"/v1/batches/{batch['batch_id']}/submit"), 422, "empty_batch")

@@ -15,6 +15,7 @@ def scrape(client) -> dict:
     """{metric family name: {(sample name, labels as sorted tuple): value}}."""
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert response.headers["Content-Type"].count("charset") == 1, response.headers["Content-Type"]
     families = {}
     for family in text_string_to_metric_families(response.get_data(as_text=True)):
         families[family.name] = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples}

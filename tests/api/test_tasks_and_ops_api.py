@@ -18,6 +18,14 @@ def test_task_status_lives_in_redis_with_a_24h_ttl(client, dispatched, fake_redi
     assert error["details"]["batch_id"] == batch["batch_id"]
 
 
+def test_task_percent_agrees_with_the_batch_and_never_shows_100_early(client, dispatched, fake_redis):
+    batch = new_batch(client, text_objects(client, 2))
+    task_id = client.post(f"/v1/batches/{batch['batch_id']}/submit").get_json()["task_id"]
+    # 1,999 of 2,000 done: rounding would say 100.0 while one item is still open.
+    fake_redis.hset(key("progress", batch["batch_id"]), mapping={"total": 2000, "succeeded": 1999})
+    assert client.get(f"/v1/tasks/{task_id}").get_json()["progress"]["percent"] == 99.9
+
+
 def test_unknown_task_is_404(client):
     assert_error(client.get("/v1/tasks/tsk_unknown"), 404, "not_found")
 

@@ -57,3 +57,9 @@ def test_cancelled_and_failed_lines(settings):
     failed = fake_batch(status="FAILED", started=T0, completed=T0 + 3)
     assert describe_batch(failed, counts(2, failed=2), now=T0 + 70)["status_message"] == \
         "Failed 2 objects · 2 failed · took 3s"
+
+
+def test_one_object_is_singular(settings):
+    lines = [describe_batch(fake_batch(status=status, created=T0), counts(1), now=T0 + 5)["status_message"]
+             for status in ("DRAFT", "QUEUED")]
+    assert lines == ["Draft with 1 object", "Queued 1 object"]
