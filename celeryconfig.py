@@ -29,53 +29,48 @@ worker_send_task_events = True
 task_send_sent_event = True
 
 task_default_queue = "batchery"
-task_routes = {
-    "batchery.dispatch_batch": {"queue": "batchery"},
-    "batchery.embed_object": {"queue": "batchery"},
-    "batchery.finalize_batch": {"queue": "batchery"},
-    "batchery.purge_idempotency_records": {"queue": "batchery"},
-    "batchery.deliver_webhook": {"queue": "batchery"},
-    "batchery.announce_events": {"queue": "batchery"},
-}
-
-beat_schedule: dict = {}
-beat_schedule["purge-idempotency-records"] = {"task": "batchery.purge_idempotency_records", "schedule": 3600.0}
-
 # Periodic tasks get a queue of their own so a backlog of embed_object never delays the reaper or a schedule.
 task_queues = {
     "batchery": {"exchange": "batchery", "routing_key": "batchery"},
     "batchery.periodic": {"exchange": "batchery.periodic", "routing_key": "batchery.periodic"},
 }
+_work = {"queue": "batchery"}
 _periodic = {"queue": "batchery.periodic"}
-task_routes.update({
+task_routes = {
+    "batchery.dispatch_batch": _work,
+    "batchery.embed_object": _work,
+    "batchery.finalize_batch": _work,
+    "batchery.deliver_webhook": _work,
     "batchery.run_due_schedules": _periodic,
     "batchery.submit_scheduled_batches": _periodic,
     "batchery.reap": _periodic,
     "batchery.cleanup": _periodic,
-})
+    "batchery.purge_idempotency_records": _periodic,
+    "batchery.sweep_search_cache": _periodic,
+    "batchery.announce_events": _periodic,
+}
 
-# Every tick expires after its period: one that waited that long is dropped, the next does the same work.
+
+def _every(seconds: float, task: str) -> dict:
+    """A beat entry whose tick expires after its period: a tick that waited that long is dropped, the next does its work."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 _scheduler_every = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "15"))
-_reaper_every = float(os.environ.get("REAPER_INTERVAL_SECONDS", "60"))
-_cleanup_every = float(os.environ.get("CLEANUP_INTERVAL_SECONDS", "3600"))
-beat_schedule.update({
-    "run-due-schedules": {"task": "batchery.run_due_schedules", "schedule": _scheduler_every,
-                          "options": {"expires": _scheduler_every}},
-    "submit-scheduled-batches": {"task": "batchery.submit_scheduled_batches", "schedule": _scheduler_every,
-                                 "options": {"expires": _scheduler_every}},
-    "reap": {"task": "batchery.reap", "schedule": _reaper_every, "options": {"expires": _reaper_every}},
-    "cleanup": {"task": "batchery.cleanup", "schedule": _cleanup_every, "options": {"expires": _cleanup_every}},
-})
+beat_schedule = {
+    "run-due-schedules": _every(_scheduler_every, "batchery.run_due_schedules"),
+    "submit-scheduled-batches": _every(_scheduler_every, "batchery.submit_scheduled_batches"),
+    # Reconciliation: lost work is re-dispatched, missed callbacks run, Redis state is rebuilt.
+    "reap": _every(float(os.environ.get("REAPER_INTERVAL_SECONDS", "60")), "batchery.reap"),
+    "cleanup": _every(float(os.environ.get("CLEANUP_INTERVAL_SECONDS", "3600")), "batchery.cleanup"),
+    "purge-idempotency-records": _every(3600.0, "batchery.purge_idempotency_records"),
+    # Idle search matrices and cached collection counts of old index signatures are dropped periodically.
+    "sweep-search-cache": _every(float(os.environ.get("SEARCH_CACHE_SWEEP_SECONDS", "300")),
+                                 "batchery.sweep_search_cache"),
+    # Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
+    "announce-webhook-events": _every(60.0, "batchery.announce_events"),
+}
 
 # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
 _item_limit = int(os.environ.get("ITEM_SOFT_TIME_LIMIT_SECONDS", "300"))
 task_annotations = {"batchery.embed_object": {"soft_time_limit": _item_limit, "time_limit": _item_limit + 30}}
-
-# Idle search matrices and cached collection counts of old index signatures are dropped periodically.
-beat_schedule["batchery.sweep_search_cache"] = {
-    "task": "batchery.sweep_search_cache",
-    "schedule": float(os.environ.get("SEARCH_CACHE_SWEEP_SECONDS", "300")),
-}
-
-# Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
-beat_schedule["announce-webhook-events"] = {"task": "batchery.announce_events", "schedule": 60.0}

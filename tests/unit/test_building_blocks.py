@@ -50,3 +50,13 @@ def test_batch_schema_rejects_unknown_fields_and_loads_defaults():
     assert "bogus" in caught.value.messages
     with pytest.raises(ValidationError):
         BatchCreateSchema().load({"collection_id": "has space"})
+
+
+def test_every_beat_entry_names_a_registered_task_routed_to_the_periodic_queue():
+    import celeryconfig
+    import tasks
+
+    for name, entry in celeryconfig.beat_schedule.items():
+        assert entry["task"] in tasks.celery_app.tasks, name
+        assert celeryconfig.task_routes[entry["task"]] == {"queue": "batchery.periodic"}, name
+        assert 0 < entry["options"]["expires"] <= entry["schedule"], name

@@ -118,6 +118,6 @@ def test_beat_runs_the_sweep_by_task_name():
     import celeryconfig
     import tasks
 
-    entry = celeryconfig.beat_schedule["batchery.sweep_search_cache"]
+    entry = celeryconfig.beat_schedule["sweep-search-cache"]
     assert entry["task"] == "batchery.sweep_search_cache" and entry["task"] in tasks.celery_app.tasks
     assert entry["schedule"] > 0
