@@ -1,40 +1,21 @@
 """A real `celery -A tasks beat` process, and a stack of API + worker + beats with settings of the test's choosing."""
 import os
-import signal
-import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 from app import create_app, db
 from app.queue import celery_app, point_celery_at
 from app.redis_client import use_redis
-from tests.integration.stack import ROOT, Worker, stack_settings
+from tests.integration.stack import CeleryProcess, Worker, stack_settings
 
 
-class Beat:
-    """`celery -A tasks beat` with its schedule file in its own directory; stopped with its process group."""
+class Beat(CeleryProcess):
+    """`celery -A tasks beat` with its schedule file in its own directory."""
 
     def __init__(self, env: dict, directory: Path):
         directory.mkdir(parents=True, exist_ok=True)
-        self.log_path = directory / "beat.log"
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "beat", "--loglevel", "INFO",
-             "--schedule", str(directory / "celerybeat-schedule")],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def stop(self):
-        """SIGTERM, then SIGKILL if it lingers."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+        super().__init__(["beat", "--loglevel", "INFO", "--schedule", str(directory / "celerybeat-schedule")],
+                         env, directory / "beat.log")
 
 
 @contextmanager

@@ -80,28 +80,19 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-class Worker:
-    """A real `celery -A tasks worker` process with the given environment; stopped with its process group."""
+class CeleryProcess:
+    """A real `celery -A tasks <command>` in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=()):
-        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, args: list[str], env: dict, log_path: Path):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO", "--pool", "prefork",
-             "--concurrency", str(concurrency), "--hostname", self.name, "--without-mingle", "--without-gossip",
-             *extra_args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_ready(self, celery_app, timeout: float = 60):
-        """Wait until the worker answers a ping."""
-        def answered():
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
-            return celery_app.control.ping(destination=[self.name], timeout=0.5)
-        wait_for(answered, timeout, interval=0.2, message="the worker to answer ping")
-        return self
+    def assert_running(self, what: str) -> None:
+        """Fail with the log's tail when the process already exited."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"{what} exited early:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self):
         """Warm shutdown, then kill the whole process group if it lingers."""
@@ -113,6 +104,23 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+
+
+class Worker(CeleryProcess):
+    """A real `celery -A tasks worker` with the given environment."""
+
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=()):
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        super().__init__(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
+                          "--hostname", self.name, "--without-mingle", "--without-gossip", *extra_args], env, log_path)
+
+    def wait_ready(self, celery_app, timeout: float = 60):
+        """Wait until the worker answers a ping."""
+        def answered():
+            self.assert_running("worker")
+            return celery_app.control.ping(destination=[self.name], timeout=0.5)
+        wait_for(answered, timeout, interval=0.2, message="the worker to answer ping")
+        return self
 
 
 def stack_settings(database_url: str, redis_url: str, data_dir: Path, **overrides) -> dict:

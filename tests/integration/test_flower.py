@@ -1,14 +1,10 @@
 """Flower against a real worker: `celery -A tasks flower` lists our worker and its tasks with readable names and args."""
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from app.embedded import free_port
-from tests.integration.stack import ROOT, wait_for
+from tests.integration.stack import CeleryProcess, wait_for
 from tests.integration.test_pipeline import upload_texts, watch_until_finished
 
 AUTH = ("flower", "test-password")
@@ -20,18 +16,13 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
 
 
-class Flower:
+class Flower(CeleryProcess):
     """A real `celery -A tasks flower` on a free loopback port with basic auth; stopped with its process group."""
 
     def __init__(self, env: dict, log_path):
         self.url = f"http://127.0.0.1:{free_port()}"
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "flower", "--address=127.0.0.1",
-             f"--port={self.url.rsplit(':', 1)[1]}", f"--basic_auth={AUTH[0]}:{AUTH[1]}", "--inspect_timeout=3000"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        super().__init__(["flower", "--address=127.0.0.1", f"--port={self.url.rsplit(':', 1)[1]}",
+                          f"--basic_auth={AUTH[0]}:{AUTH[1]}", "--inspect_timeout=3000"], env, log_path)
 
     def get(self, path: str, **params):
         """GET a Flower API path as the configured user; the decoded JSON."""
@@ -42,25 +33,13 @@ class Flower:
     def wait_ready(self, timeout: float = 60):
         """Wait until Flower answers its health check."""
         def answered():
-            if self.process.poll() is not None:
-                raise AssertionError(f"flower exited early:\n{self.log_path.read_text()[-3000:]}")
+            self.assert_running("flower")
             try:
                 return requests.get(f"{self.url}/healthcheck", timeout=1).status_code == 200
             except requests.ConnectionError:
                 return False
         wait_for(answered, timeout, interval=0.2, message="Flower to answer")
         return self
-
-    def stop(self):
-        """Stop Flower and anything it started."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
