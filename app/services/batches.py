@@ -9,7 +9,7 @@ from app.models.status import FINISHED_BATCH
 from app.services import limits
 from app.services.batch_view import describe_batch
 from app.services.objects import Upload, store_uploads
-from app.services.pagination import decode_cursor, page
+from app.services.pagination import keyset_page
 from app.services.progress import read_counts
 
 
@@ -106,17 +106,13 @@ def get_batch(namespace: str, batch_id: str) -> dict:
 
 def list_batches(namespace: str, status=None, collection_id=None, limit=50, cursor=None):
     """Batches newest first, filtered by status and collection; returns (batches, next_cursor)."""
-    after = decode_cursor(cursor)
     query = select(Batch).where(Batch.namespace == namespace)
     if status:
         query = query.where(Batch.status == status)
     if collection_id:
         query = query.where(Batch.collection_id == collection_id)
-    if after:
-        query = query.where(Batch.id < str(after))
     with session_scope() as session:
-        rows = list(session.scalars(query.order_by(Batch.id.desc()).limit(limit + 1)))
-    rows, next_cursor = page(rows, limit, lambda b: b.id)
+        rows, next_cursor = keyset_page(session, query, Batch.id, cursor, limit)
     return [view_batch(b) for b in rows], next_cursor
 
 

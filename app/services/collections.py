@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.models import Collection, Vector, utcnow
 from app.redis_client import get_redis, key
 from app.services.batches import ensure_collection
-from app.services.pagination import decode_cursor, page
+from app.services.pagination import keyset_page
 
 log = logging.getLogger(__name__)
 STATS = "collection-stats"
@@ -129,13 +129,9 @@ def get_collection(namespace: str, collection_id: str) -> dict:
 
 def list_collections(namespace: str, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
     """The namespace's collections by id; returns (collections, next_cursor)."""
-    after = decode_cursor(cursor)
     query = select(Collection).where(Collection.namespace == namespace)
-    if after is not None:
-        query = query.where(Collection.collection_id > str(after))
     with session_scope() as session:
-        rows = list(session.scalars(query.order_by(Collection.collection_id).limit(limit + 1)))
-        rows, next_cursor = page(rows, limit, lambda c: c.collection_id)
+        rows, next_cursor = keyset_page(session, query, Collection.collection_id, cursor, limit, newest_first=False)
         return _describe(session, [_state(r) for r in rows]), next_cursor
 
 

@@ -10,7 +10,7 @@ from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type
 from app.models import Batch, BatchItem, StoredObject
 from app.models.status import RUNNING_BATCH
-from app.services.pagination import decode_cursor, page
+from app.services.pagination import keyset_page
 
 _SNIFF_BYTES = 64 * 1024
 
@@ -89,15 +89,11 @@ def get_object(namespace: str, object_id: str) -> dict:
 
 def list_objects(namespace: str, bucket: str | None = None, limit: int = 50, cursor: str | None = None):
     """Objects newest first, optionally of one bucket; returns (objects, next_cursor)."""
-    after = decode_cursor(cursor)
     query = select(StoredObject).where(StoredObject.namespace == namespace)
     if bucket:
         query = query.where(StoredObject.bucket == bucket)
-    if after:
-        query = query.where(StoredObject.id < str(after))
     with session_scope() as session:
-        rows = session.scalars(query.order_by(StoredObject.id.desc()).limit(limit + 1)).all()
-        rows, next_cursor = page(list(rows), limit, lambda o: o.id)
+        rows, next_cursor = keyset_page(session, query, StoredObject.id, cursor, limit)
         return [describe_object(o) for o in rows], next_cursor
 
 

@@ -23,9 +23,18 @@ def decode_cursor(cursor: str | None):
                                {"fields": {"cursor": ["invalid cursor"]}}) from None
 
 
-def page(rows: list, limit: int, key_of) -> tuple[list, str | None]:
-    """Split a query's limit+1 rows into the page and the next cursor."""
+def keyset_page(session, query, column, cursor: str | None, limit: int, newest_first: bool = True):
+    """One page of `query` ordered by a unique `column`, after the cursor's key; returns (rows, next_cursor)."""
+    after = decode_cursor(cursor)
+    if after is not None:
+        expected = column.type.python_type
+        if type(after) is not expected or (expected is int and not 0 <= after < 2**63):
+            raise ValidationFailed("The cursor is not valid; use next_cursor from a previous page.",
+                                   {"fields": {"cursor": ["invalid cursor"]}})
+        query = query.where(column < after if newest_first else column > after)
+    ordered = query.order_by(column.desc() if newest_first else column.asc())
+    rows = list(session.scalars(ordered.limit(limit + 1)))
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, encode_cursor(key_of(rows[-1]))
+        return rows, encode_cursor(getattr(rows[-1], column.key))
     return rows, None

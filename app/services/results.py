@@ -4,7 +4,7 @@ from sqlalchemy import select
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus
 from app.services.batches import load_batch
-from app.services.pagination import decode_cursor, page
+from app.services.pagination import keyset_page
 from app.services.progress import count_items_in_db
 
 
@@ -20,17 +20,13 @@ def describe_item(item: BatchItem) -> dict:
 
 def list_results(namespace: str, batch_id: str, status=None, limit=100, cursor=None) -> dict:
     """The batch summary and one page of item results in batch order."""
-    after = decode_cursor(cursor)
     with session_scope() as session:
         batch = load_batch(session, namespace, batch_id)
         counts = count_items_in_db(session, batch_id)
         query = select(BatchItem).where(BatchItem.batch_id == batch_id)
         if status:
             query = query.where(BatchItem.status == status)
-        if after is not None:
-            query = query.where(BatchItem.id > int(after))
-        rows = list(session.scalars(query.order_by(BatchItem.id).limit(limit + 1)))
-        rows, next_cursor = page(rows, limit, lambda i: i.id)
+        rows, next_cursor = keyset_page(session, query, BatchItem.id, cursor, limit, newest_first=False)
         return {
             "batch_summary": {
                 "batch_id": batch.id, "status": batch.status, "total_items": counts["total"],

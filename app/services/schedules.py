@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 from app.db import session_scope
 from app.errors import NotFound, ValidationFailed
 from app.models import Schedule, ScheduleRun, utcnow
-from app.services.pagination import decode_cursor, page
+from app.services.pagination import keyset_page
 
 _ALIASES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _HINT = "Use five fields (minute hour day-of-month month day-of-week, in UTC), e.g. '*/5 * * * *', or @hourly/@daily."
@@ -68,13 +68,9 @@ def get_schedule(namespace: str, schedule_id: str) -> dict:
 
 def list_schedules(namespace: str, limit: int = 50, cursor: str | None = None):
     """Schedules newest first; returns (schedules, next_cursor)."""
-    after = decode_cursor(cursor)
     query = select(Schedule).where(Schedule.namespace == namespace)
-    if after:
-        query = query.where(Schedule.id < str(after))
     with session_scope() as session:
-        rows = list(session.scalars(query.order_by(Schedule.id.desc()).limit(limit + 1)))
-        rows, next_cursor = page(rows, limit, lambda s: s.id)
+        rows, next_cursor = keyset_page(session, query, Schedule.id, cursor, limit)
         return [describe_schedule(s) for s in rows], next_cursor
 
 
@@ -115,15 +111,8 @@ def describe_run(run: ScheduleRun) -> dict:
 
 def list_runs(namespace: str, schedule_id: str, limit: int = 50, cursor: str | None = None):
     """A schedule's runs, newest first; returns (runs, next_cursor)."""
-    after = decode_cursor(cursor)
-    if after is not None and (type(after) is not int or not 0 < after < 2**63):
-        raise ValidationFailed("The cursor is not valid; use next_cursor from a previous page.",
-                               {"fields": {"cursor": ["invalid cursor"]}})
     with session_scope() as session:
         _load(session, namespace, schedule_id)
         query = select(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)
-        if after is not None:
-            query = query.where(ScheduleRun.id < after)
-        rows = list(session.scalars(query.order_by(ScheduleRun.id.desc()).limit(limit + 1)))
-        rows, next_cursor = page(rows, limit, lambda r: r.id)
+        rows, next_cursor = keyset_page(session, query, ScheduleRun.id, cursor, limit)
         return [describe_run(r) for r in rows], next_cursor

@@ -1,5 +1,10 @@
 """Malformed requests the fuzz found or the contract names: always a clear 4xx in the error shape, never a 500."""
-from tests.api.helpers import assert_error
+import base64
+import json
+
+import pytest
+
+from tests.api.helpers import assert_error, new_batch, text_objects
 
 
 def test_unknown_query_parameters_are_named(client):
@@ -33,3 +38,23 @@ def test_field_errors_are_keyed_by_field_whichever_layer_read_the_body(client):
     assert set(search["details"]["fields"]) == {"top_k"}
     state = assert_error(client.put("/v1/batches/bat_x/state", json={"state": "DONE"}), 422, "validation_error")
     assert set(state["details"]["fields"]) == {"state"}
+
+
+def _cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def test_forged_cursors_never_reach_the_database_with_a_wrong_type(client, dispatched):
+    batch = new_batch(client, text_objects(client, 1))
+    schedule = client.post("/v1/schedules", json={"name": "n", "cron": "0 3 * * *", "bucket": "default",
+                                                  "collection_id": "docs"}).get_json()
+    string_keyed = ["/v1/objects", "/v1/batches", "/v1/collections", "/v1/schedules"]
+    int_keyed = [f"/v1/batches/{batch['batch_id']}/results", f"/v1/schedules/{schedule['schedule_id']}/runs"]
+    for path in string_keyed + int_keyed:
+        for payload in [{"k": 10**30}, {"k": [1]}, {"k": {"a": 1}}, {"k": 1.5}]:
+            assert_error(client.get(f"{path}?cursor={_cursor(payload)}"), 422, "validation_error")
+    for path in string_keyed:
+        assert_error(client.get(f"{path}?cursor={_cursor({'k': 7})}"), 422, "validation_error")
+    for path in int_keyed:
+        assert_error(client.get(f"{path}?cursor={_cursor({'k': 'abc'})}"), 422, "validation_error")
+        assert_error(client.get(f"{path}?cursor={_cursor({'k': -1})}"), 422, "validation_error")
