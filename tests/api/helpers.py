@@ -32,3 +32,16 @@ def assert_error(response, status: int, error_type: str) -> dict:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert isinstance(body["error"]["details"], dict)
     return body["error"]
+
+
+def seed_stored_objects(namespace: str, count: int) -> list[str]:
+    """Insert `count` object rows directly (no files: for limit tests that never process them); their ids."""
+    from app.db import session_scope
+    from app.models import StoredObject
+
+    with session_scope() as session:
+        rows = [StoredObject(namespace=namespace, bucket="default", filename=f"f{i}.txt", media_type="text/plain",
+                             size_bytes=1, sha256=f"{i:064x}", storage_path=f"none/{i}") for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]

@@ -8,7 +8,7 @@ from app import create_app, db
 from app.config import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, IdempotencyRecord, StoredObject
-from tests.api.helpers import assert_error
+from tests.api.helpers import assert_error, seed_stored_objects
 
 
 @pytest.fixture
@@ -135,12 +135,7 @@ def test_multipart_parts_edge_and_over(make_client):
 def test_default_limit_is_10000_objects_per_batch(make_client):
     client = make_client()
     assert get_settings().MAX_BATCH_OBJECTS == 10_000
-    with session_scope() as session:
-        rows = [StoredObject(namespace="default", bucket="default", filename=f"f{i}.txt", media_type="text/plain",
-                             size_bytes=1, sha256=f"{i:064x}", storage_path=f"none/{i}") for i in range(10_001)]
-        session.add_all(rows)
-        session.flush()
-        ids = [row.id for row in rows]
+    ids = seed_stored_objects("default", 10_001)
     created = client.post("/v1/batches", json={"collection_id": "c", "object_ids": ids[:10_000]})
     assert created.status_code == 201 and created.get_json()["progress"]["total"] == 10_000
     before = stored()

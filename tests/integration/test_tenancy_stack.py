@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 
 from app.config import configure, get_settings, with_overrides
 from app.db import session_scope
-from app.models import Batch, StoredObject, Vector
+from app.models import Batch, Vector
 from app.redis_client import get_redis, key
 from app.services import keys
 from app.services.rate_limit import take_token
+from tests.api.helpers import seed_stored_objects
 from tests.integration.test_pipeline import watch_until_finished
 
 
@@ -74,12 +75,7 @@ def test_concurrent_duplicates_make_one_batch_on_this_database(stack):
 def test_a_batch_of_exactly_the_default_limit_fits_and_one_more_does_not(stack):
     client = stack["client"]
     headers = {"X-Namespace": "bulk"}
-    with session_scope() as session:
-        rows = [StoredObject(namespace="bulk", bucket="default", filename=f"f{i}.txt", media_type="text/plain",
-                             size_bytes=1, sha256=f"{i:064x}", storage_path=f"none/{i}") for i in range(10_001)]
-        session.add_all(rows)
-        session.flush()
-        ids = [row.id for row in rows]
+    ids = seed_stored_objects("bulk", 10_001)
     created = client.post("/v1/batches", json={"collection_id": "bulk", "object_ids": ids[:10_000]}, headers=headers)
     assert created.status_code == 201, created.get_data(as_text=True)[:500]
     assert created.get_json()["progress"]["total"] == 10_000
