@@ -59,7 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(metrics.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
-        from app.services.keys import auth_disabled_banner
+        from app.access.keys import auth_disabled_banner
 
         log.warning("\n%s", auth_disabled_banner())
     return app

@@ -8,7 +8,7 @@ import time
 
 from app.config import load_settings
 from app.embedded import PrivateRedis, data_dir_ready, free_port
-from app.keys_cli import add_key_commands
+from app.access.keys_cli import add_key_commands
 
 
 def _children(port: int, workers: int, data_dir) -> dict[str, list[str]]:
@@ -47,7 +47,7 @@ def up(args) -> int:
     env["BATCHERY_DATA_DIR"] = str(data_dir)
     port = args.port or settings.PORT or free_port()
     if settings.AUTH_DISABLED:
-        from app.services.keys import auth_disabled_banner
+        from app.access.keys import auth_disabled_banner
 
         print(auth_disabled_banner(), file=sys.stderr, flush=True)
     redis_server = None

@@ -28,7 +28,8 @@ from app.db import session_scope  # noqa: E402
 from app.embedded import PrivateRedis  # noqa: E402
 from app.models import BatchItem, ItemStatus, StoredObject, new_id  # noqa: E402
 from app.redis_client import get_redis  # noqa: E402
-from app.services import batches, lifecycle, progress, progress_rate  # noqa: E402
+from app.batches import catalog, lifecycle  # noqa: E402
+from app.progress import counters, rate  # noqa: E402
 
 SIZES = (100, 10_000)
 
@@ -40,18 +41,18 @@ def running_batch(size: int) -> str:
              "storage_path": "missing", "metadata_": {}} for i in range(size)]
     with session_scope() as session:
         session.execute(StoredObject.__table__.insert(), [{**r, "metadata": r.pop("metadata_")} for r in rows])
-    batch = batches.create_batch("default", "bench", object_ids=[r["id"] for r in rows])
+    batch = catalog.create_batch("default", "bench", object_ids=[r["id"] for r in rows])
     lifecycle.submit_batch("default", batch.id)
     item_ids = [item_id for item_id, _ in lifecycle.start_processing(batch.id)]
     done = item_ids[: size // 2]
     with session_scope() as session:
         session.execute(update(BatchItem).where(BatchItem.id.in_(done)).values(status=ItemStatus.SUCCEEDED))
-        counts = progress.count_items_in_db(session, batch.id)
+        counts = counters.count_items_in_db(session, batch.id)
     now = time.time()
-    progress.store_counts(batch.id, counts, now)
+    counters.store_counts(batch.id, counts, now)
     pipe = get_redis().pipeline()
     for i in range(min(len(done), 500)):  # fill the recent-rate window
-        progress_rate.record_finish(pipe, batch.id, now - i * 0.1)
+        rate.record_finish(pipe, batch.id, now - i * 0.1)
     pipe.execute()
     return batch.id
 
@@ -59,7 +60,7 @@ def running_batch(size: int) -> str:
 def time_gets(client, ids: dict[int, str], requests: int) -> dict[tuple[str, int], float]:
     """Median milliseconds of GET /v1/batches/{id} per (read path, size), interleaved in a shuffled order per round
     so that load drift and order effects hit all four alike."""
-    paths = {"redis": batches.read_counts, "database": counts_from_database}
+    paths = {"redis": catalog.read_counts, "database": counts_from_database}
     samples = {(path, size): [] for path in paths for size in ids}
     shuffler = random.Random(4)
     try:
@@ -67,7 +68,7 @@ def time_gets(client, ids: dict[int, str], requests: int) -> dict[tuple[str, int
             order = list(samples.items())
             shuffler.shuffle(order)
             for (path, size), values in order:
-                batches.read_counts = paths[path]
+                catalog.read_counts = paths[path]
                 started = time.perf_counter()
                 response = client.get(f"/v1/batches/{ids[size]}")
                 elapsed = (time.perf_counter() - started) * 1000
@@ -75,14 +76,14 @@ def time_gets(client, ids: dict[int, str], requests: int) -> dict[tuple[str, int
                 if round_ >= 50:  # the first rounds warm caches and connections
                     values.append(elapsed)
     finally:
-        batches.read_counts = paths["redis"]
+        catalog.read_counts = paths["redis"]
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def counts_from_database(batch, now=None):
     """The baseline: counters counted from the items table on every read."""
     with session_scope() as session:
-        counts = progress.count_items_in_db(session, batch.id)
+        counts = counters.count_items_in_db(session, batch.id)
     return {**counts, "last_progress_at": None, "window": None}
 
 

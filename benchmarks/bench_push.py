@@ -18,9 +18,10 @@ if __package__ in (None, ""):
 from app import create_app, db  # noqa: E402
 from app.embedded import PrivateRedis  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
-from app.services import batches, event_stream, lifecycle  # noqa: E402
-from app.services.objects import Upload  # noqa: E402
-from app.services.webhook_delivery import attempt_delivery  # noqa: E402
+from app.batches import catalog, lifecycle  # noqa: E402
+from app.notifications import event_stream
+from app.objects.catalog import Upload  # noqa: E402
+from app.notifications.delivery import attempt_delivery  # noqa: E402
 from tests.webhook_receiver import Receiver  # noqa: E402
 
 
@@ -29,7 +30,7 @@ def _batch_with_event(items: int, webhook_url: str) -> tuple[str, str]:
     import io
 
     uploads = [Upload(f"t{i}.txt", io.BytesIO(f"text {i}".encode())) for i in range(items)]
-    batch = batches.create_batch("bench", "bench", uploads=uploads, webhook_url=webhook_url,
+    batch = catalog.create_batch("bench", "bench", uploads=uploads, webhook_url=webhook_url,
                                  webhook_secret="bench-secret")
     lifecycle.submit_batch("bench", batch.id)
     rows = event_stream.events_after(batch.id, 0)

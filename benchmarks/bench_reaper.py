@@ -22,8 +22,8 @@ from app import db  # noqa: E402
 from app.config import configure, load_settings  # noqa: E402
 from app.models import Batch, BatchItem, Schedule, StoredObject, utcnow  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
-from app.services import schedule_runs  # noqa: E402
-from app.services.reaper import reconcile  # noqa: E402
+from app.scheduling import runs  # noqa: E402
+from app.maintenance.reaper import reconcile  # noqa: E402
 
 
 def _seed(items: int) -> None:
@@ -69,7 +69,7 @@ def run(url: str, items: int) -> None:
     found = _timed("reaper pass re-sending the stalled batch", reconcile)
     assert len(found.items) == items
     _timed("quiet reaper pass right after (nothing to do)", reconcile)
-    started = _timed("schedule tick: 5,000 of the 10,000 new objects", schedule_runs.run_due_schedules)
+    started = _timed("schedule tick: 5,000 of the 10,000 new objects", runs.run_due_schedules)
     assert len(started) == 1, started
     db.dispose_engine()
 

@@ -27,9 +27,9 @@ from app import db  # noqa: E402
 from app.config import configure, load_settings  # noqa: E402
 from app.extractors import embed_texts  # noqa: E402
 from app.models import Vector  # noqa: E402
-from app.services import collections, search  # noqa: E402
-from app.services.batches import ensure_collection  # noqa: E402
-from app.services.search_cache import matrices  # noqa: E402
+from app.collections import catalog, search  # noqa: E402
+from app.batches.catalog import ensure_collection  # noqa: E402
+from app.collections.search_cache import matrices  # noqa: E402
 from benchmarks.bench_extractors import generated_text  # noqa: E402
 
 NAMESPACE, COLLECTION, DIMENSIONS, CHUNK_CHARS = "bench", "bench-search", 384, 600
@@ -45,7 +45,7 @@ def fill(vectors: int) -> list[str]:
         part = chunks[start:start + 5000]
         embedded = embed_texts(part, DIMENSIONS)
         with db.session_scope() as session:
-            collections.record_vector_write(session, NAMESPACE, COLLECTION)
+            catalog.record_vector_write(session, NAMESPACE, COLLECTION)
             session.execute(Vector.__table__.insert(), [{
                 "namespace": NAMESPACE, "collection_id": COLLECTION, "sha256": f"doc-{(start + i) // 50}",
                 "object_id": f"obj_{(start + i) // 50}", "batch_id": "bat_bench", "filename": "doc.txt",

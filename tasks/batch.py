@@ -8,7 +8,7 @@ from celery import chord
 
 from app.config import get_settings
 from app.queue import celery_app
-from app.services import items, lifecycle
+from app.batches import items, lifecycle
 from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Housekeeping run by beat: forget expired idempotency records."""
 from app.queue import celery_app
-from app.services.idempotency import purge_expired
+from app.access.idempotency import purge_expired
 
 
 @celery_app.task(name="batchery.purge_idempotency_records", ignore_result=True, acks_late=True)

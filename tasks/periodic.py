@@ -2,7 +2,8 @@
 import logging
 
 from app.queue import celery_app
-from app.services import cleanup, reaper, schedule_runs, scheduled_submissions
+from app.maintenance import cleanup, reaper
+from app.scheduling import runs, submit_at
 from tasks.batch import dispatch, embed_object
 from tasks.webhooks import announce
 
@@ -23,13 +24,13 @@ def _dispatch_all(submissions) -> int:
 @celery_app.task(name="batchery.run_due_schedules", ignore_result=True)
 def run_due_schedules() -> int:
     """Run every due schedule tick once and dispatch the batches it created."""
-    return _dispatch_all(schedule_runs.run_due_schedules())
+    return _dispatch_all(runs.run_due_schedules())
 
 
 @celery_app.task(name="batchery.submit_scheduled_batches", ignore_result=True)
 def submit_scheduled_batches() -> int:
     """Submit DRAFT batches whose submit_at has come, and dispatch them."""
-    return _dispatch_all(scheduled_submissions.submit_due_batches())
+    return _dispatch_all(submit_at.submit_due_batches())
 
 
 @celery_app.task(name="batchery.reap", ignore_result=True)

@@ -1,6 +1,6 @@
 """Beat task: sweep the search cache (idle matrices of this process, stale cached collection counts)."""
 from app.queue import celery_app
-from app.services import search_cache
+from app.collections import search_cache
 
 
 @celery_app.task(name="batchery.sweep_search_cache", acks_late=True, expires=600)

@@ -5,7 +5,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from app.queue import celery_app
-from app.services import webhook_delivery, webhooks
+from app.notifications import delivery, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ def announce(batch_id: str | None = None, settled_seconds: int = 0) -> int:
                  autoretry_for=(OperationalError, RedisError), retry_backoff=True, retry_jitter=True)
 def deliver_webhook(self, event_id: str, target: str) -> str:
     """POST one signed event to one target (a webhook id, or "batch" for the batch's own URL); retry on non-2xx."""
-    outcome = webhook_delivery.attempt_delivery(event_id, target, attempt=self.request.retries + 1)
-    if outcome == webhook_delivery.RETRYING:
-        raise self.retry(countdown=webhook_delivery.backoff_seconds(self.request.retries + 1))
+    outcome = delivery.attempt_delivery(event_id, target, attempt=self.request.retries + 1)
+    if outcome == delivery.RETRYING:
+        raise self.retry(countdown=delivery.backoff_seconds(self.request.retries + 1))
     return outcome
 
 

@@ -78,7 +78,7 @@ def keyed_client(keyed_app):
 @pytest.fixture
 def key_headers(keyed_app):
     """Make an API key for a namespace and return the headers that carry it (Bearer by default)."""
-    from app.services import keys
+    from app.access import keys
 
     def make(namespace: str = "team-a", style: str = "bearer") -> dict:
         _key_id, plaintext = keys.create_key(namespace)

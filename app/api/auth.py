@@ -3,8 +3,8 @@ from flask import g, request
 
 from app.config import get_settings
 from app.errors import RateLimited, Unauthorized, ValidationFailed
-from app.services import keys
-from app.services.rate_limit import take_token
+from app.access import keys
+from app.access.rate_limit import take_token
 
 
 def presented_key() -> str | None:

@@ -3,8 +3,8 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
-from app.services.batches import find_batch
-from app.services.event_stream import stream_batch_events
+from app.batches.catalog import find_batch
+from app.notifications.event_stream import stream_batch_events
 from schemas.webhooks import EventStreamArgsSchema, EventStreamHeadersSchema
 
 blp = Blueprint("batch_events", __name__, url_prefix="/v1/batches", description="Live batch events (SSE).")

@@ -8,10 +8,11 @@ from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.errors import EmptyBatch
-from app.services import batches, lifecycle, results, webhooks
-from app.services.batch_view import batch_health
-from app.services.progress import read_counts
-from app.services.signing import new_webhook_secret
+from app.batches import catalog, lifecycle, results
+from app.notifications import webhooks
+from app.progress.view import batch_health
+from app.progress.counters import read_counts
+from app.notifications.signing import new_webhook_secret
 from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
                              HealthSchema, StateChangedSchema, StateChangeSchema, SubmitSchema, SubmittedSchema)
 from schemas.results import ErrorsReportSchema, ResultsArgsSchema, ResultsSchema
@@ -56,7 +57,7 @@ class Batches(MethodView):
     @blp.response(200, BatchListSchema)
     def get(self, args):
         """List batches, newest first."""
-        rows, next_cursor = batches.list_batches(current_namespace(), **args)
+        rows, next_cursor = catalog.list_batches(current_namespace(), **args)
         return {"batches": rows, "next_cursor": next_cursor}
 
     @idempotent
@@ -77,12 +78,12 @@ class Batches(MethodView):
         if auto_submit and not fields["object_ids"] and not uploads:  # refuse before anything is written
             raise EmptyBatch("The batch has no objects; auto_submit needs object_ids or files.")
         secret = fields.pop("webhook_secret") or (new_webhook_secret() if fields["webhook_url"] else None)
-        batch = batches.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
+        batch = catalog.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
                                      name=fields.pop("batch_name"), webhook_secret=secret, **fields)
         if auto_submit:
             start(lifecycle.submit_batch(current_namespace(), batch.id))
-            return {**batches.get_batch(current_namespace(), batch.id), "webhook_secret": secret}
-        return {**batches.view_batch(batch), "webhook_secret": secret}
+            return {**catalog.get_batch(current_namespace(), batch.id), "webhook_secret": secret}
+        return {**catalog.view_batch(batch), "webhook_secret": secret}
 
 
 @blp.route("/<string:batch_id>")
@@ -92,12 +93,12 @@ class BatchById(MethodView):
     @blp.response(200, BatchSchema)
     def get(self, batch_id):
         """Get a batch with live progress, status message and health."""
-        return batches.get_batch(current_namespace(), batch_id)
+        return catalog.get_batch(current_namespace(), batch_id)
 
     @blp.response(204)
     def delete(self, batch_id):
         """Delete a DRAFT or finished batch."""
-        batches.delete_batch(current_namespace(), batch_id)
+        catalog.delete_batch(current_namespace(), batch_id)
 
 
 @blp.route("/<string:batch_id>/objects", methods=["POST"])
@@ -107,10 +108,10 @@ class BatchById(MethodView):
 def add_objects(batch_id):
     """Add objects (ids, or multipart `file` parts) to a DRAFT batch; repeats are no-ops."""
     if is_multipart():
-        batch = batches.add_objects(current_namespace(), batch_id, uploads=uploaded_files())
+        batch = catalog.add_objects(current_namespace(), batch_id, uploads=uploaded_files())
     else:
-        batch = batches.add_objects(current_namespace(), batch_id, **json_body(AddObjectsSchema()))
-    return batches.view_batch(batch)
+        batch = catalog.add_objects(current_namespace(), batch_id, **json_body(AddObjectsSchema()))
+    return catalog.view_batch(batch)
 
 
 @blp.route("/<string:batch_id>/submit", methods=["POST"])
@@ -137,14 +138,14 @@ def change_state(args, batch_id):
 @blp.response(201, BatchSchema)
 def retry(batch_id):
     """Create a new DRAFT batch of a finished batch's failed and cancelled items."""
-    return batches.view_batch(batches.retry_batch(current_namespace(), batch_id))
+    return catalog.view_batch(catalog.retry_batch(current_namespace(), batch_id))
 
 
 @blp.route("/<string:batch_id>/health", methods=["GET"])
 @blp.response(200, HealthSchema)
 def health(batch_id):
     """Why a batch is healthy, degraded or unhealthy."""
-    batch = batches.find_batch(current_namespace(), batch_id)
+    batch = catalog.find_batch(current_namespace(), batch_id)
     verdict = batch_health(batch, read_counts(batch))
     return {"batch_id": batch.id, "health": verdict.state, "stalled_seconds": verdict.stalled_seconds,
             "reasons": verdict.reasons}

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
-from app.services import collections, search
+from app.collections import catalog, search
 from schemas.collections import CollectionListSchema, CollectionSchema, SearchRequestSchema, SearchResultsSchema
 from schemas.common import PageArgsSchema
 
@@ -20,7 +20,7 @@ class Collections(MethodView):
     @blp.response(200, CollectionListSchema)
     def get(self, args):
         """List collections by id, with their documents, vectors, dimensions and index signature."""
-        rows, next_cursor = collections.list_collections(current_namespace(), **args)
+        rows, next_cursor = catalog.list_collections(current_namespace(), **args)
         return {"collections": rows, "next_cursor": next_cursor}
 
 
@@ -28,7 +28,7 @@ class Collections(MethodView):
 @blp.response(200, CollectionSchema)
 def get_collection(collection_id):
     """Get a collection's documents, vectors, dimensions and index signature."""
-    return collections.get_collection(current_namespace(), collection_id)
+    return catalog.get_collection(current_namespace(), collection_id)
 
 
 @blp.route("/<string:collection_id>/search", methods=["POST"])

@@ -8,7 +8,7 @@ from flask import Response, request
 
 from app.api.auth import current_namespace
 from app.errors import ValidationFailed
-from app.services import idempotency
+from app.access import idempotency
 
 _KEY = re.compile(r"^[!-~]{1,255}$")
 HEADER_DOC = {"in": "header", "name": "Idempotency-Key", "required": False,

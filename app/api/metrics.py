@@ -4,7 +4,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from app.services import metrics
+from app.progress import metrics
 
 blp = Blueprint("metrics", __name__)
 QUEUE = "batchery"

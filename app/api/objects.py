@@ -8,7 +8,7 @@ from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.errors import ValidationFailed
-from app.services import objects
+from app.objects import catalog
 from schemas.objects import (ObjectCreatedSchema, ObjectFormSchema, ObjectListArgsSchema, ObjectListSchema,
                              ObjectSchema, TextObjectCreateSchema)
 
@@ -24,7 +24,7 @@ class Objects(MethodView):
     @blp.response(200, ObjectListSchema)
     def get(self, args):
         """List objects, newest first."""
-        rows, next_cursor = objects.list_objects(current_namespace(), **args)
+        rows, next_cursor = catalog.list_objects(current_namespace(), **args)
         return {"objects": rows, "next_cursor": next_cursor}
 
     @idempotent
@@ -42,8 +42,8 @@ class Objects(MethodView):
                 raise ValidationFailed("Send at least one part named 'file'.", {"fields": {"file": ["Missing."]}})
         else:
             fields = json_body(TextObjectCreateSchema())
-            uploads = [objects.Upload(fields.pop("filename"), io.BytesIO(fields.pop("text").encode("utf-8")))]
-        return {"objects": objects.create_objects(current_namespace(), uploads, **fields)}
+            uploads = [catalog.Upload(fields.pop("filename"), io.BytesIO(fields.pop("text").encode("utf-8")))]
+        return {"objects": catalog.create_objects(current_namespace(), uploads, **fields)}
 
 
 @blp.route("/<string:object_id>")
@@ -53,9 +53,9 @@ class ObjectById(MethodView):
     @blp.response(200, ObjectSchema)
     def get(self, object_id):
         """Get an object."""
-        return objects.get_object(current_namespace(), object_id)
+        return catalog.get_object(current_namespace(), object_id)
 
     @blp.response(204)
     def delete(self, object_id):
         """Delete an object and its stored file (refused while a running batch needs it)."""
-        objects.delete_object(current_namespace(), object_id)
+        catalog.delete_object(current_namespace(), object_id)

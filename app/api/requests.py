@@ -5,7 +5,7 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from app.errors import ValidationFailed
-from app.services.objects import Upload
+from app.objects.catalog import Upload
 
 
 def multipart_doc(required=("file",), **fields: str) -> dict:

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import json_body
-from app.services import schedules
+from app.scheduling import schedules
 from schemas.common import PageArgsSchema
 from schemas.schedules import (ScheduleCreateSchema, ScheduleListSchema, ScheduleRunListSchema, ScheduleSchema,
                                ScheduleUpdateSchema)

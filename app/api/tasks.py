@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
-from app.services.task_status import get_task
+from app.progress.task_status import get_task
 from schemas.tasks import TaskStatusSchema
 
 blp = Blueprint("tasks", __name__, url_prefix="/v1/tasks", description="Fast task status from Redis.")

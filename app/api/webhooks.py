@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import json_body
-from app.services import webhooks
+from app.notifications import webhooks
 from schemas.webhooks import (DeliveryArgsSchema, DeliveryListSchema, WebhookCreateSchema, WebhookListSchema,
                               WebhookSchema)
 

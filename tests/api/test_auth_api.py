@@ -1,7 +1,7 @@
 """API keys over HTTP: both headers, 401s in the contract's shape, the AUTH_DISABLED warning."""
 import logging
 
-from app.services import keys
+from app.access import keys
 from tests.api.helpers import assert_error
 
 

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from app.services import items, lifecycle
+from app.batches import items, lifecycle
 from app.db import session_scope
 from app.models import BatchItem
 from tests.api.helpers import assert_error, new_batch, text_objects, upload

@@ -1,10 +1,10 @@
 """Collections and search over the API, with items processed by the services in-process (SQLite, fakeredis)."""
 from sqlalchemy import func, select
 
-from app import storage
+from app.objects import storage
 from app.db import session_scope
 from app.models import BatchItem, StoredObject, Vector
-from app.services import items, lifecycle
+from app.batches import items, lifecycle
 from tests.api.helpers import assert_error, new_batch, upload
 from tests.fixture_files import make_exe, make_pdf, make_png, make_wav
 

@@ -81,15 +81,15 @@ def test_bad_keys_are_validation_errors(client):
 
 
 def test_concurrent_duplicates_create_one_batch(app, monkeypatch):
-    from app.services import batches
+    from app.batches import catalog
 
-    real = batches.create_batch
+    real = catalog.create_batch
 
     def slow_create(*args, **kwargs):
         time.sleep(0.3)  # hold the key while the duplicates arrive
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batches, "create_batch", slow_create)
+    monkeypatch.setattr(catalog, "create_batch", slow_create)
     answers = []
 
     def send():

@@ -5,7 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app, db
 from app.redis_client import key
-from app.services import metrics
+from app.progress import metrics
 from tests.api.helpers import new_batch, text_objects, upload
 from tests.api.test_batches_api import run_items
 from tests.fixture_files import make_elf

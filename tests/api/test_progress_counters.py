@@ -5,9 +5,9 @@ from app import db
 from app.db import session_scope
 from app.models import BatchItem
 from app.redis_client import key
-from app.services import items, lifecycle
-from app.services.metrics import item_outcomes
-from app.services.progress import COUNTERS, count_items_in_db
+from app.batches import items, lifecycle
+from app.progress.metrics import item_outcomes
+from app.progress.counters import COUNTERS, count_items_in_db
 from tests.api.helpers import new_batch, text_objects
 
 

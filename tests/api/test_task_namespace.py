@@ -1,5 +1,5 @@
 """Tasks carry their batch's namespace; a task naming another namespace touches nothing."""
-from app.services import lifecycle
+from app.batches import lifecycle
 from tests.api.helpers import new_batch, text_objects
 
 

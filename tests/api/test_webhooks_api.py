@@ -2,7 +2,7 @@
 import pytest
 
 from app.config import with_overrides
-from app.services.webhook_delivery import attempt_delivery
+from app.notifications.delivery import attempt_delivery
 from tests.api.helpers import assert_error, new_batch, text_objects
 from tests.sse_client import parse_sse
 
@@ -84,7 +84,7 @@ def test_other_namespaces_see_nothing(client):
 
 
 def test_deliveries_are_listed_newest_first(client, dispatched, enqueued_deliveries, monkeypatch):
-    import app.services.webhook_delivery as delivery
+    import app.notifications.delivery as delivery
 
     hook = create(client, events=["batch.submitted"])
     assert client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").get_json() == {"deliveries": []}

@@ -6,7 +6,7 @@ is gone without a traceback, a result or an acknowledgement.
 """
 import os
 
-from app.services import items
+from app.batches import items
 
 _embed_claimed = items.embed_claimed
 

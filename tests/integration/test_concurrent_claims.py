@@ -10,8 +10,9 @@ from app.config import get_settings
 from app.db import session_scope
 from app.models import Batch, Schedule, ScheduleRun, utcnow
 from app.redis_client import use_redis
-from app.services import lifecycle, schedule_runs
-from app.services.reaper import reconcile
+from app.batches import lifecycle
+from app.scheduling import runs
+from app.maintenance.reaper import reconcile
 from tests.api.helpers import new_batch, text_objects
 
 
@@ -69,9 +70,9 @@ def test_two_schedulers_run_a_due_tick_once(client):
     with session_scope() as session:
         session.execute(update(Schedule).where(Schedule.id == schedule_id).values(next_run_at=tick))
 
-    started = at_once(4, schedule_runs.run_due_schedules)
+    started = at_once(4, runs.run_due_schedules)
     assert sum(len(s) for s in started) == 1
     with session_scope() as session:
-        runs = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)
-        assert session.scalar(runs) == 1
+        tick_runs = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)
+        assert session.scalar(tick_runs) == 1
         assert session.scalar(select(func.count()).select_from(Batch).where(Batch.collection_id == "ticks")) == 1

@@ -10,8 +10,8 @@ from app.db import session_scope
 from app.extractors import extract
 from app.models import Vector
 from app.redis_client import key
-from app.services import search_cache
-from app.services.collections import STATS
+from app.collections import search_cache
+from app.collections.catalog import STATS
 from tests.fixture_files import ALL_BAD, ALL_GOOD, PDF_PAGES
 from tests.integration.test_pipeline import all_results, watch_until_finished
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.db import session_scope
 from app.models import Batch, Vector
 from app.redis_client import key
-from app.services import lifecycle
+from app.batches import lifecycle
 from tests.fixture_files import make_elf
 from tests.integration.stack import wait_for
 

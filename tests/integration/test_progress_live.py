@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.db import session_scope
 from app.models import BatchItem
 from app.redis_client import key
-from app.services.progress import COUNTERS, count_items_in_db
+from app.progress.counters import COUNTERS, count_items_in_db
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import upload_texts, watch_until_finished
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.db import session_scope
 from app.models import Batch, BatchEvent, BatchItem, Vector
-from app.services import lifecycle
+from app.batches import lifecycle
 from tests.integration.beat import beat_stack
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import all_results, upload_texts, watch_until_finished

@@ -10,8 +10,8 @@ from app.config import configure, get_settings, with_overrides
 from app.db import session_scope
 from app.models import Batch, Vector
 from app.redis_client import get_redis, key
-from app.services import keys
-from app.services.rate_limit import take_token
+from app.access import keys
+from app.access.rate_limit import take_token
 from tests.api.helpers import seed_stored_objects
 from tests.integration.test_pipeline import watch_until_finished
 

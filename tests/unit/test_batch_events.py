@@ -5,7 +5,8 @@ from sqlalchemy import select, update
 from app.db import session_scope
 from app.errors import InvalidState
 from app.models import Batch, BatchEvent, BatchItem, BatchStatus, ItemStatus
-from app.services import events, lifecycle, webhooks
+from app.notifications import events, webhooks
+from app.batches import lifecycle
 from schemas.webhooks import EVENT_TYPES
 from tests.api.helpers import new_batch, text_objects
 

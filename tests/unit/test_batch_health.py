@@ -1,6 +1,6 @@
 """Health rules with a controlled clock: stalls, failure ratio, slowdowns, and their human reasons."""
 from app import config
-from app.services.batch_view import batch_health
+from app.progress.view import batch_health
 from tests.unit.progress_fakes import counts, fake_batch, settings  # noqa: F401  (fixture)
 
 T0 = 1_700_000_000.0

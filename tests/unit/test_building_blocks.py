@@ -5,8 +5,8 @@ from marshmallow import ValidationError
 from app.config import load_settings
 from app.errors import ValidationFailed
 from app.models import new_id
-from app.services.objects import safe_filename
-from app.services.pagination import decode_cursor, encode_cursor
+from app.objects.catalog import safe_filename
+from app.pagination import decode_cursor, encode_cursor
 from schemas.batches import BatchCreateSchema
 
 

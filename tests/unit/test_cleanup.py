@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from app.config import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, ScheduleRun, StoredObject, utcnow
-from app.services import cleanup, lifecycle
+from app.maintenance import cleanup
+from app.batches import lifecycle
 from tests.api.helpers import new_batch, text_objects
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from app.config import with_overrides
-from app.services import lifecycle
-from app.services.event_stream import stream_batch_events
+from app.batches import lifecycle
+from app.notifications.event_stream import stream_batch_events
 from tests.api.helpers import new_batch, text_objects
 from tests.sse_client import parse_sse
 

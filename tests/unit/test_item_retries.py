@@ -8,21 +8,21 @@ from celery.exceptions import Retry
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app import storage
+from app.objects import storage
 from app.config import with_overrides
 from app.db import session_scope
 from app.extractors import CorruptedFileError
 from app.models import BatchItem, Vector
 from app.redis_client import get_redis, key
-from app.services import batches, items, lifecycle
-from app.services.objects import Upload
+from app.batches import catalog, items, lifecycle
+from app.objects.catalog import Upload
 from tasks.batch import embed_object
 
 
 @pytest.fixture
 def item(app):
     """One text item of a started batch: (batch_id, item_id)."""
-    batch = batches.create_batch("default", "docs", uploads=[Upload("a.txt", io.BytesIO(b"retry me, please"))])
+    batch = catalog.create_batch("default", "docs", uploads=[Upload("a.txt", io.BytesIO(b"retry me, please"))])
     lifecycle.submit_batch("default", batch.id)
     [(item_id, _)] = lifecycle.start_processing(batch.id)
     return batch.id, item_id

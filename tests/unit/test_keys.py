@@ -6,7 +6,7 @@ from app.cli import main
 from app.db import session_scope
 from app.errors import NotFound, ValidationFailed
 from app.models import ApiKey
-from app.services import keys
+from app.access import keys
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ from sqlalchemy import func, select
 from app.db import session_scope
 from app.errors import EmptyBatch, InvalidState
 from app.models import BatchItem, Vector
-from app.services import batches, items, lifecycle, progress
-from app.services.objects import Upload, create_objects
+from app.batches import catalog, items, lifecycle
+from app.progress import counters
+from app.objects.catalog import Upload, create_objects
 
 
 def make_batch(texts, collection="c", **options):
     """A DRAFT batch over new text objects."""
     objs = create_objects("default", [Upload(f"t{i}.txt", io.BytesIO(t.encode())) for i, t in enumerate(texts)])
-    return batches.create_batch("default", collection, object_ids=[o["object_id"] for o in objs], **options)
+    return catalog.create_batch("default", collection, object_ids=[o["object_id"] for o in objs], **options)
 
 
 def item_ids(batch_id):
@@ -47,10 +48,10 @@ def test_redelivered_claim_counts_once_and_finishes_once(app):
     claim = items.claim_item(first_id, "default")
     again = items.claim_item(first_id, "default")  # the broker redelivered the message
     assert again.attempt == 2
-    assert progress.read_counts(batches.find_batch("default", batch.id))["processing"] == 1
+    assert counters.read_counts(catalog.find_batch("default", batch.id))["processing"] == 1
     assert items.embed_claimed(again) == "SUCCEEDED"
     assert items.embed_claimed(claim) == "SUCCEEDED"  # the first delivery finishing late changes nothing
-    counts = progress.read_counts(batches.find_batch("default", batch.id))
+    counts = counters.read_counts(catalog.find_batch("default", batch.id))
     assert counts["succeeded"] == 1 and counts["processing"] == 0
     assert items.process_item(first_id, "default") == {"item_id": first_id, "status": "SUCCEEDED"}
     with session_scope() as session:
@@ -84,7 +85,7 @@ def test_cancelled_batch_items_end_cancelled_and_finalize_is_idempotent(app):
     assert [items.process_item(i, "default")["status"] for i in rest] == ["CANCELLED", "CANCELLED"]
     done = lifecycle.finalize_batch(batch.id)
     assert done.status == "CANCELLED" and done.changed is False
-    counts = progress.read_counts(batches.find_batch("default", batch.id))
+    counts = counters.read_counts(catalog.find_batch("default", batch.id))
     assert (counts["succeeded"], counts["cancelled"]) == (1, 2)
     with pytest.raises(InvalidState):
         lifecycle.cancel_batch("default", batch.id)
@@ -104,7 +105,7 @@ def test_finalize_waits_for_open_items_then_finishes_once(app):
 
 def test_submit_rules(app):
     with pytest.raises(EmptyBatch):
-        lifecycle.submit_batch("default", batches.create_batch("default", "c").id)
+        lifecycle.submit_batch("default", catalog.create_batch("default", "c").id)
     batch = make_batch(["x"])
     first = lifecycle.submit_batch("default", batch.id)
     again = lifecycle.submit_batch("default", batch.id)
@@ -119,7 +120,7 @@ def test_give_up_fails_an_open_item_once(app):
     (item_id,) = item_ids(batch.id)
     assert items.give_up(item_id, "OperationalError: database is locked") == "FAILED"
     assert items.give_up(item_id, "again") == "FAILED"
-    counts = progress.read_counts(batches.find_batch("default", batch.id))
+    counts = counters.read_counts(catalog.find_batch("default", batch.id))
     assert counts["failed"] == 1
     with session_scope() as session:
         item = session.get(BatchItem, item_id)

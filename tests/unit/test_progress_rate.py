@@ -2,8 +2,8 @@
 import pytest
 
 from app.redis_client import key
-from app.services import progress, progress_rate
-from app.services.batch_view import build_progress
+from app.progress import counters, rate
+from app.progress.view import build_progress
 from tests.unit.progress_fakes import counts, fake_batch, settings  # noqa: F401  (fixture)
 
 T0 = 1_700_000_000.0  # a round clock for the tests (a multiple of the slice width)
@@ -12,16 +12,16 @@ T0 = 1_700_000_000.0  # a round clock for the tests (a multiple of the slice wid
 def finish_items(batch_id, times):
     """Count one finished item at each time, as count_transition does after a DB update."""
     for t in times:
-        progress.count_transition(batch_id, "PROCESSING", "SUCCEEDED", now=t)
+        counters.count_transition(batch_id, "PROCESSING", "SUCCEEDED", now=t)
 
 
 def read(batch, now):
-    return build_progress(batch, progress.read_counts(batch, now=now), now=now)
+    return build_progress(batch, counters.read_counts(batch, now=now), now=now)
 
 
 def test_rate_follows_the_recent_pace_not_the_lifetime_average(fake_redis, settings):
     batch = fake_batch(started=T0)
-    progress.store_counts(batch.id, counts(10_000))
+    counters.store_counts(batch.id, counts(10_000))
     fast = [T0 + i * 0.5 for i in range(1, 2001)]             # 2 items/sec for 1000 s
     slow = [T0 + 1000 + i * 2.0 for i in range(1, 301)]      # then 0.5 items/sec for 600 s
     finish_items(batch.id, fast)
@@ -37,7 +37,7 @@ def test_rate_follows_the_recent_pace_not_the_lifetime_average(fake_redis, setti
 
 def test_rate_is_null_before_progress_and_counts_only_since_start(fake_redis, settings):
     batch = fake_batch(started=T0 + 5)
-    progress.store_counts(batch.id, counts(100))
+    counters.store_counts(batch.id, counts(100))
     assert read(batch, T0 + 6)["items_per_second"] is None and read(batch, T0 + 6)["eta_seconds"] is None
     finish_items(batch.id, [T0 + 6, T0 + 7, T0 + 8, T0 + 9])
     p = read(batch, T0 + 9)
@@ -47,7 +47,7 @@ def test_rate_is_null_before_progress_and_counts_only_since_start(fake_redis, se
 
 def test_a_quiet_window_reads_zero_and_gives_no_eta(fake_redis, settings):
     batch = fake_batch(started=T0)
-    progress.store_counts(batch.id, counts(50))
+    counters.store_counts(batch.id, counts(50))
     finish_items(batch.id, [T0 + 1, T0 + 2])
     p = read(batch, T0 + 1000)
     assert p["processed"] == 2 and p["items_per_second"] == 0.0 and p["eta_seconds"] is None
@@ -55,15 +55,15 @@ def test_a_quiet_window_reads_zero_and_gives_no_eta(fake_redis, settings):
 
 def test_slices_expire_and_the_read_is_one_fixed_size_mget(fake_redis, settings):
     batch = fake_batch(started=T0)
-    progress.store_counts(batch.id, counts(10))
+    counters.store_counts(batch.id, counts(10))
     finish_items(batch.id, [T0 + 3])
-    slice_key = key("rate", batch.id, int((T0 + 3) // progress_rate.slice_seconds()))
+    slice_key = key("rate", batch.id, int((T0 + 3) // rate.slice_seconds()))
     assert fake_redis.get(slice_key) == "1"
-    assert 0 < fake_redis.ttl(slice_key) <= progress_rate.slice_seconds() * (progress_rate.SLICES + 1)
+    assert 0 < fake_redis.ttl(slice_key) <= rate.slice_seconds() * (rate.SLICES + 1)
     pipe = fake_redis.pipeline()
-    progress_rate.queue_window_read(pipe, batch.id, T0 + 3)
+    rate.queue_window_read(pipe, batch.id, T0 + 3)
     (values,) = pipe.execute()
-    assert len(values) == progress_rate.SLICES and progress_rate.window_total(values) == 1
+    assert len(values) == rate.SLICES and rate.window_total(values) == 1
 
 
 @pytest.mark.parametrize("raw,shown", [(1.4321, 1.4), (0.05234, 0.052), (1234.5, 1200.0), (12.96, 13.0)])

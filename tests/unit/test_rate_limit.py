@@ -4,7 +4,7 @@ import redis
 
 from app.config import configure, get_settings, with_overrides
 from app.redis_client import use_redis
-from app.services.rate_limit import take_token
+from app.access.rate_limit import take_token
 
 
 @pytest.fixture

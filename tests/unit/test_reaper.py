@@ -7,8 +7,8 @@ from app.config import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, utcnow
 from app.redis_client import key
-from app.services import items, lifecycle
-from app.services.reaper import reconcile
+from app.batches import items, lifecycle
+from app.maintenance.reaper import reconcile
 from tests.api.helpers import new_batch, text_objects
 
 

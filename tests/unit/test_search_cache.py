@@ -9,8 +9,8 @@ from app.db import session_scope
 from app.extractors import embed_texts
 from app.models import Vector
 from app.redis_client import get_redis, key, use_redis
-from app.services import collections, search, search_cache
-from app.services.batches import ensure_collection
+from app.collections import catalog, search, search_cache
+from app.batches.catalog import ensure_collection
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def write(collection_id, texts, namespace="default", prefix="doc"):
     vectors = embed_texts(texts, 384)
     with session_scope() as session:
         ensure_collection(session, namespace, collection_id)
-        collections.record_vector_write(session, namespace, collection_id)
+        catalog.record_vector_write(session, namespace, collection_id)
         session.add_all(Vector(
             namespace=namespace, collection_id=collection_id, sha256=f"{prefix}-{i}-{collection_id}",
             object_id=f"obj_{prefix}{i}", batch_id="bat_x", filename=f"{prefix}{i}.txt", chunk_index=0,
@@ -36,7 +36,7 @@ def write(collection_id, texts, namespace="default", prefix="doc"):
 
 def signature(collection_id="docs"):
     """The collection's current index signature."""
-    return collections.get_collection("default", collection_id)["index_signature"]
+    return catalog.get_collection("default", collection_id)["index_signature"]
 
 
 def test_matrix_is_reused_until_a_write_changes_the_signature():
@@ -81,12 +81,12 @@ def test_sweep_evicts_idle_matrices_and_stale_counts():
     write("docs", ["one document"])
     write("other", ["another document"])
     search.search("default", "docs", "document", 1)
-    collections.list_collections("default")  # caches the counts of both
+    catalog.list_collections("default")  # caches the counts of both
     write("docs", ["a second document"], prefix="more")  # "docs" counts are now of an old signature
     with_overrides(SEARCH_CACHE_TTL_SECONDS=3600)
     assert search_cache.sweep() == {"evicted_matrices": 0, "stale_stats": 1}
-    assert get_redis().get(key(collections.STATS, "default", "docs")) is None
-    assert json.loads(get_redis().get(key(collections.STATS, "default", "other")))["documents"] == 1
+    assert get_redis().get(key(catalog.STATS, "default", "docs")) is None
+    assert json.loads(get_redis().get(key(catalog.STATS, "default", "other")))["documents"] == 1
     with_overrides(SEARCH_CACHE_TTL_SECONDS=0)
     assert search_cache.sweep() == {"evicted_matrices": 1, "stale_stats": 0}
     assert len(search_cache.matrices) == 0
@@ -94,13 +94,13 @@ def test_sweep_evicts_idle_matrices_and_stale_counts():
 
 def test_cached_counts_are_used_only_under_their_own_signature():
     write("docs", ["one", "two"])
-    assert collections.get_collection("default", "docs")["documents"] == 2
-    name = key(collections.STATS, "default", "docs")
+    assert catalog.get_collection("default", "docs")["documents"] == 2
+    name = key(catalog.STATS, "default", "docs")
     entry = json.loads(get_redis().get(name))
     get_redis().set(name, json.dumps({**entry, "documents": 99, "vectors": 99}))
-    assert collections.get_collection("default", "docs")["documents"] == 99  # served from the cache
+    assert catalog.get_collection("default", "docs")["documents"] == 99  # served from the cache
     write("docs", ["three"], prefix="x")
-    fresh = collections.get_collection("default", "docs")
+    fresh = catalog.get_collection("default", "docs")
     assert (fresh["documents"], fresh["vectors"]) == (3, 3)
 
 
@@ -109,7 +109,7 @@ def test_counts_and_search_work_without_redis():
     down = fakeredis.FakeServer()
     down.connected = False  # every command raises redis.ConnectionError
     use_redis(fakeredis.FakeRedis(server=down, decode_responses=True))
-    described = collections.get_collection("default", "docs")
+    described = catalog.get_collection("default", "docs")
     assert (described["documents"], described["vectors"]) == (1, 1)
     assert search.search("default", "docs", "searchable", 1)[0]["object_id"] == "obj_doc0"
 

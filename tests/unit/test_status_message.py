@@ -1,5 +1,5 @@
 """The human status line and the finished/queued shapes of the progress block."""
-from app.services.batch_view import describe_batch
+from app.progress.view import describe_batch
 from tests.unit.progress_fakes import at, counts, fake_batch, settings  # noqa: F401  (fixture)
 
 T0 = 1_700_000_000.0
@@ -18,7 +18,7 @@ def test_processing_line_matches_the_contract_example(settings):
 
 
 def test_contract_duration_example():
-    from app.services.batch_health import duration_text
+    from app.progress.health import duration_text
 
     assert [duration_text(s) for s in (17_820, 7_380, 200, 12, 0)] == ["4h 57m", "2h 3m", "3m 20s", "12s", "0s"]
 

@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from app.services.url_safety import UnsafeUrl, check_url, classify_address
+from app.notifications.url_safety import UnsafeUrl, check_url, classify_address
 
 
 @pytest.mark.parametrize("address, kind", [

@@ -8,8 +8,9 @@ from app.config import with_overrides
 from app.db import session_scope
 from app.models import BatchEvent, WebhookDelivery
 from app.redis_client import key
-from app.services import lifecycle, webhooks
-from app.services.webhook_delivery import attempt_delivery, backoff_seconds
+from app.batches import lifecycle
+from app.notifications import webhooks
+from app.notifications.delivery import attempt_delivery, backoff_seconds
 from tests.api.helpers import new_batch, text_objects
 from tests.webhook_receiver import Receiver, verify_signature
 

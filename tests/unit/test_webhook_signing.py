@@ -2,7 +2,7 @@
 import hashlib
 import hmac
 
-from app.services.signing import new_webhook_secret, signature_header
+from app.notifications.signing import new_webhook_secret, signature_header
 from tests.webhook_receiver import verify_signature
 
 

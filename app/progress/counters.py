@@ -8,8 +8,8 @@ from app.db import session_scope
 from app.models import BatchItem, ItemStatus
 from app.models.status import FINISHED_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
-from app.services import progress_rate
-from app.services.metrics import record_item_outcome
+from app.progress import rate
+from app.progress.metrics import record_item_outcome
 
 # Item status → counter field; PENDING is derived (total minus the rest).
 FIELDS = {
@@ -63,7 +63,7 @@ def count_transition(batch_id: str, old: str, new: str, now: float | None = None
     if new in FIELDS:
         pipe.hincrby(name, FIELDS[new], 1)
     if new in FINISHED_ITEM and old not in FINISHED_ITEM:
-        progress_rate.record_finish(pipe, batch_id, now)
+        rate.record_finish(pipe, batch_id, now)
         record_item_outcome(pipe, new)
     pipe.hset(name, "last_progress_at", now)
     pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
@@ -74,13 +74,13 @@ def _from_redis(batch, now: float) -> dict | None:
     """Counters and the recent-rate window in one round trip; None when the counters are gone."""
     pipe = get_redis().pipeline(transaction=False)
     pipe.hgetall(key("progress", batch.id))
-    window_start = progress_rate.queue_window_read(pipe, batch.id, now)
+    window_start = rate.queue_window_read(pipe, batch.id, now)
     raw, window = pipe.execute()
     if "total" not in raw:
         return None
     counts = {k: max(int(raw.get(k, 0)), 0) for k in COUNTERS}
     counts["last_progress_at"] = float(raw["last_progress_at"]) if "last_progress_at" in raw else None
-    counts["window"] = (progress_rate.window_total(window), window_start)
+    counts["window"] = (rate.window_total(window), window_start)
     return counts
 
 

@@ -14,9 +14,9 @@ from app.db import insert_ignoring_duplicates, session_scope
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
 from app.models.webhooks import BATCH_TARGET
 from app.redis_client import get_redis, key
-from app.services.events import event_body
-from app.services.signing import signature_header
-from app.services.url_safety import UnsafeUrl, check_url
+from app.notifications.events import event_body
+from app.notifications.signing import signature_header
+from app.notifications.url_safety import UnsafeUrl, check_url
 
 log = logging.getLogger(__name__)
 DELIVERED, RETRYING, FAILED, DROPPED = "delivered", "retrying", "failed", "dropped"

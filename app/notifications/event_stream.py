@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from app.config import get_settings
 from app.errors import NotFound
 from app.models.status import FINISHED_BATCH
-from app.services.batches import get_batch
-from app.services.events import TERMINAL_TYPES, events_after
+from app.batches.catalog import get_batch
+from app.notifications.events import TERMINAL_TYPES, events_after
 
 log = logging.getLogger(__name__)
 _PROGRESS_KEYS = ("total", "processed", "succeeded", "skipped", "failed")

@@ -15,7 +15,7 @@ def _ready() -> None:
 
 def create(args) -> int:
     """Create a key; its plaintext is printed alone on the last line, this once."""
-    from app.services import keys
+    from app.access import keys
 
     _ready()
     key_id, plaintext = keys.create_key(args.namespace)
@@ -26,7 +26,7 @@ def create(args) -> int:
 
 def list_all(args) -> int:
     """One key a line: key id, namespace, created, revoked ('-' while active)."""
-    from app.services import keys
+    from app.access import keys
 
     _ready()
     for row in keys.list_keys():
@@ -37,7 +37,7 @@ def list_all(args) -> int:
 
 def revoke(args) -> int:
     """Revoke a key by id; requests with it are refused from now on."""
-    from app.services import keys
+    from app.access import keys
 
     _ready()
     keys.revoke_key(args.key_id)

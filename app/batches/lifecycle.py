@@ -8,11 +8,11 @@ from app.db import session_scope
 from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
-from app.services import events
-from app.services.batches import load_batch
-from app.services.metrics import count_item_outcomes
-from app.services.progress import count_items_in_db, store_counts
-from app.services.task_status import write_task_status
+from app.notifications import events
+from app.batches.catalog import load_batch
+from app.progress.metrics import count_item_outcomes
+from app.progress.counters import count_items_in_db, store_counts
+from app.progress.task_status import write_task_status
 
 log = logging.getLogger(__name__)
 

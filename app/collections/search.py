@@ -5,8 +5,8 @@ from sqlalchemy import select
 from app.db import session_scope
 from app.extractors import embed_text
 from app.models import Vector
-from app.services.collections import CollectionState, read_state
-from app.services.search_cache import SearchMatrix, matrices
+from app.collections.catalog import CollectionState, read_state
+from app.collections.search_cache import SearchMatrix, matrices
 
 
 def build_matrix(session, state: CollectionState) -> SearchMatrix:

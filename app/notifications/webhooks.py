@@ -7,8 +7,8 @@ from app.db import session_scope
 from app.errors import NotFound, ValidationFailed
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
 from app.models.webhooks import BATCH_TARGET
-from app.services.signing import new_webhook_secret
-from app.services.url_safety import UnsafeUrl, check_url
+from app.notifications.signing import new_webhook_secret
+from app.notifications.url_safety import UnsafeUrl, check_url
 
 
 def ensure_deliverable(url: str, field: str = "url") -> None:

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from app.models import BatchStatus
 from app.models.status import FINISHED_BATCH
-from app.services.batch_health import assess_health, duration_text, rate_text
-from app.services.progress_rate import recent_rate
+from app.progress.health import assess_health, duration_text, rate_text
+from app.progress.rate import recent_rate
 
 _STAGES = {BatchStatus.DRAFT: ("draft", 0), BatchStatus.QUEUED: ("dispatching", 1)}
 STAGE_TOTAL = 3

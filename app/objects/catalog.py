@@ -3,14 +3,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
-from app import storage
+from app.objects import storage
 from app.config import get_settings
 from app.db import on_rollback, session_scope
 from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type
 from app.models import Batch, BatchItem, StoredObject
 from app.models.status import RUNNING_BATCH
-from app.services.pagination import keyset_page
+from app.pagination import keyset_page
 
 _SNIFF_BYTES = 64 * 1024
 

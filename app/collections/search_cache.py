@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.config import get_settings
-from app.services.collections import sweep_stale_stats
+from app.collections.catalog import sweep_stale_stats
 
 
 @dataclass

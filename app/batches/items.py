@@ -7,16 +7,16 @@ from sqlalchemy import delete, exists, select, update
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app import storage
+from app.objects import storage
 from app.config import get_settings
 from app.db import session_scope
 from app.extractors import Extraction, ExtractionError, extract
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM
-from app.services.collections import record_vector_write
-from app.services.originals import ORIGINAL_DELETED, release_quietly
-from app.services.metrics import observe_item_duration
-from app.services.progress import count_transition
+from app.collections.catalog import record_vector_write
+from app.batches.originals import ORIGINAL_DELETED, release_quietly
+from app.progress.metrics import observe_item_duration
+from app.progress.counters import count_transition
 
 log = logging.getLogger(__name__)
 

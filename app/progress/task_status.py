@@ -9,7 +9,7 @@ from app.errors import NotFound
 from app.models import Batch
 from app.models.base import utcnow
 from app.redis_client import get_redis, key
-from app.services.batch_view import percent_done
+from app.progress.view import percent_done
 
 
 def write_task_status(task_id: str, batch_id: str, namespace: str, status: str, progress: dict | None = None,

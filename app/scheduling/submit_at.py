@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from app.db import session_scope
 from app.errors import EmptyBatch, InvalidState, NotFound
 from app.models import Batch, BatchStatus, utcnow
-from app.services.lifecycle import Submission, submit_batch
+from app.batches.lifecycle import Submission, submit_batch
 
 log = logging.getLogger(__name__)
 

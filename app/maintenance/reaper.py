@@ -15,9 +15,9 @@ from app.db import session_scope
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
-from app.services import items, lifecycle
-from app.services.progress import count_items_in_db, store_counts
-from app.services.task_status import write_task_status
+from app.batches import items, lifecycle
+from app.progress.counters import count_items_in_db, store_counts
+from app.progress.task_status import write_task_status
 
 log = logging.getLogger(__name__)
 _CHUNK = 500

@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 from app.db import session_scope
 from app.errors import NotFound, ValidationFailed
 from app.models import Schedule, ScheduleRun, utcnow
-from app.services.pagination import keyset_page
+from app.pagination import keyset_page
 
 _ALIASES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _HINT = "Use five fields (minute hour day-of-month month day-of-week, in UTC), e.g. '*/5 * * * *', or @hourly/@daily."

@@ -3,7 +3,7 @@ import logging
 
 from sqlalchemy import exists, select, update
 
-from app import storage
+from app.objects import storage
 from app.db import session_scope
 from app.models import BatchItem, StoredObject, utcnow
 from app.models.status import OPEN_ITEM

@@ -3,9 +3,9 @@ from sqlalchemy import select
 
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus
-from app.services.batches import load_batch
-from app.services.pagination import keyset_page
-from app.services.progress import count_items_in_db
+from app.batches.catalog import load_batch
+from app.pagination import keyset_page
+from app.progress.counters import count_items_in_db
 
 
 def describe_item(item: BatchItem) -> dict:

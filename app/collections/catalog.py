@@ -12,8 +12,8 @@ from app.db import session_scope
 from app.errors import NotFound
 from app.models import Collection, Vector, utcnow
 from app.redis_client import get_redis, key
-from app.services.batches import ensure_collection
-from app.services.pagination import keyset_page
+from app.batches.catalog import ensure_collection
+from app.pagination import keyset_page
 
 log = logging.getLogger(__name__)
 STATS = "collection-stats"

@@ -6,11 +6,11 @@ from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import InvalidState, NotFound
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject
 from app.models.status import FINISHED_BATCH
-from app.services import limits
-from app.services.batch_view import describe_batch
-from app.services.objects import Upload, store_uploads
-from app.services.pagination import keyset_page
-from app.services.progress import read_counts
+from app.batches import limits
+from app.progress.view import describe_batch
+from app.objects.catalog import Upload, store_uploads
+from app.pagination import keyset_page
+from app.progress.counters import read_counts
 
 
 def load_batch(session, namespace: str, batch_id: str, for_update: bool = False) -> Batch:

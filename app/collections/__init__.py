@@ -1,0 +1,1 @@
+"""Collections: vectors' index signature and counts, search, and the per-process search matrix cache."""

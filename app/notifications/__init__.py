@@ -1,0 +1,1 @@
+"""Notifications: batch events, the SSE stream, webhook subscriptions, signed deliveries and URL safety."""

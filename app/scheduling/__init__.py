@@ -1,0 +1,1 @@
+"""Scheduling: cron schedules, their exactly-once runs, and one-off submit_at submissions."""

@@ -1,1 +1,0 @@
-"""The verbs of the domain, shared by the HTTP handlers and the Celery tasks; no Flask request, no Celery."""
