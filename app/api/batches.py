@@ -1,6 +1,7 @@
 """Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
 import logging
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,7 +15,8 @@ from app.progress.view import batch_health
 from app.progress.counters import read_counts
 from app.notifications.signing import new_webhook_secret
 from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
-                             HealthSchema, StateChangedSchema, StateChangeSchema, SubmitSchema, SubmittedSchema)
+                             HealthSchema, RetrySchema, StateChangedSchema, StateChangeSchema, SubmitSchema,
+                             SubmittedSchema)
 from schemas.results import ErrorsReportSchema, ResultsArgsSchema, ResultsSchema
 
 log = logging.getLogger(__name__)
@@ -135,10 +137,12 @@ def change_state(args, batch_id):
 
 
 @blp.route("/<string:batch_id>/retry", methods=["POST"])
+@blp.doc(requestBody={"required": False, "content": {"application/json": {"schema": RetrySchema}}})
 @blp.response(201, BatchSchema)
 def retry(batch_id):
-    """Create a new DRAFT batch of a finished batch's failed and cancelled items."""
-    return catalog.view_batch(catalog.retry_batch(current_namespace(), batch_id))
+    """New DRAFT batch of a finished batch's failed items (not format_error/corrupted_file unless named) and cancelled ones."""
+    options = json_body(RetrySchema(), optional=True)
+    return catalog.view_batch(catalog.retry_batch(current_namespace(), batch_id, **options))
 
 
 @blp.route("/<string:batch_id>/health", methods=["GET"])
@@ -157,6 +161,16 @@ def health(batch_id):
 def list_results(args, batch_id):
     """Per-item results with the batch summary, in batch order."""
     return results.list_results(current_namespace(), batch_id, **args)
+
+
+@blp.route("/<string:batch_id>/results.jsonl", methods=["GET"])
+@blp.response(200, {"type": "string"}, content_type="application/x-ndjson",
+              description="One result object per line (the fields of `results[]`), in batch order, streamed.")
+def export_results(batch_id):
+    """Every item's result as JSON lines, streamed (memory stays flat for any batch size)."""
+    lines = results.result_lines(current_namespace(), batch_id)
+    return Response(lines, mimetype="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{batch_id}-results.jsonl"'})
 
 
 @blp.route("/<string:batch_id>/errors", methods=["GET"])
