@@ -1,4 +1,4 @@
-"""The `batchery` command: `batchery up` runs the whole stack on one machine; `batchery keys` manages API keys."""
+"""The `batchery` command: `up` runs the whole stack, `keys` manages API keys; ingest/batches/search/collections use the SDK."""
 import argparse
 import os
 import signal
@@ -9,6 +9,7 @@ import time
 from app.config import load_settings
 from app.embedded import PrivateRedis, data_dir_ready, free_port
 from app.access.keys_cli import add_key_commands
+from app.client.commands import add_client_commands
 
 
 def _children(port: int, workers: int, data_dir) -> dict[str, list[str]]:
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     run.set_defaults(handler=up)
     add_key_commands(commands)
+    add_client_commands(commands)
     return parser
 
 
