@@ -11,8 +11,8 @@ from app.pagination import keyset_page
 from app.progress.counters import count_items_in_db
 
 
-def describe_item(item: BatchItem) -> dict:
-    """The contract's result entry for one item."""
+def describe_item(item) -> dict:
+    """The contract's result entry for one item (a BatchItem, or a row of its table)."""
     error = {"type": item.error_type, "message": item.error_message} if item.status == ItemStatus.FAILED else None
     return {
         "object_id": item.object_id, "filename": item.filename, "media_type": item.media_type,
@@ -41,9 +41,11 @@ def list_results(namespace: str, batch_id: str, status=None, limit=100, cursor=N
         }
 
 
-def result_lines(namespace: str, batch_id: str, page_size: int = 500) -> Iterator[str]:
+def result_lines(namespace: str, batch_id: str, page_size: int = 1000) -> Iterator[str]:
     """Every item's result as JSON lines in batch order; checks the batch now, streams keyset pages later."""
-    find = select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.id).limit(page_size)
+    # Plain rows, not ORM objects: describe_item reads the same attribute names, without identity-map costs.
+    table = BatchItem.__table__
+    find = select(table).where(table.c.batch_id == batch_id).order_by(table.c.id).limit(page_size)
     with session_scope() as session:
         load_batch(session, namespace, batch_id)  # unknown or foreign: a 404 before any byte streams
 
@@ -51,7 +53,7 @@ def result_lines(namespace: str, batch_id: str, page_size: int = 500) -> Iterato
         after = 0
         while True:  # one short transaction per page: memory and locks stay flat whatever the batch's size
             with session_scope() as session:
-                rows = session.scalars(find.where(BatchItem.id > after)).all()
+                rows = session.execute(find.where(table.c.id > after)).all()
                 if not rows:
                     return
                 after = rows[-1].id

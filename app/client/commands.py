@@ -73,7 +73,8 @@ def run_ingest(args) -> int:
                                       state_path=args.state, on_progress=bars.update, poll_seconds=args.poll)
     console.print(display.ingest_summary(report))
     for batch_id in report.batch_ids:
-        console.print(f"{batch_id}  {report.batches[batch_id]['status_message']}", highlight=False)
+        batch = report.batches[batch_id]
+        console.print(f"{batch_id}  {batch['status']}  {batch['status_message']}", highlight=False)
     if args.jsonl:
         rows = chain.from_iterable(client.batches.export_results(b) for b in report.batch_ids)
         console.print(f"Wrote {write_jsonl(rows, args.jsonl):,} results to {args.jsonl}")
@@ -110,13 +111,17 @@ def batches_command(args) -> int:
             client.batches.submit(child["batch_id"])
         console.print(f"{child['batch_id']}  {child['progress']['total']:,} items", highlight=False)
         return OK
-    if args.output:  # results
-        count = client.batches.export_results(args.batch_id, args.output)
-        Console(stderr=True).print(f"Wrote {count:,} results to {args.output}")
-    else:
-        for row in client.batches.export_results(args.batch_id):
-            print(json.dumps(row))
+    _emit_lines(client.batches.export_results(args.batch_id), args.output, "results")
     return OK
+
+
+def _emit_lines(rows, output: str | None, what: str) -> None:
+    """JSON lines to a file (written whole or not at all) or to stdout."""
+    if output:
+        Console(stderr=True).print(f"Wrote {write_jsonl(rows, output):,} {what} to {output}")
+        return
+    for row in rows:
+        print(json.dumps(row))
 
 
 def _as_progress(batch):
@@ -147,12 +152,8 @@ def collections_command(args) -> int:
         _print_json(client.collections.create(args.collection_id, args.embedder))
     elif args.action == "delete":
         client.collections.delete(args.collection_id)
-    elif args.output:
-        count = client.collections.export(args.collection_id, args.output)
-        Console(stderr=True).print(f"Wrote {count:,} chunks to {args.output}")
     else:
-        for row in client.collections.export(args.collection_id):
-            print(json.dumps(row))
+        _emit_lines(client.collections.export(args.collection_id), args.output, "chunks")
     return OK
 
 

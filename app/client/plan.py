@@ -29,6 +29,14 @@ class LocalFile:
         return self.size + PART_OVERHEAD + len(self.name.encode())
 
 
+def content_key(kind: str, scope: str, parts: Iterable[str]) -> str:
+    """An Idempotency-Key that only the same parts, in the same scope, produce again."""
+    digest = hashlib.sha256(scope.encode())
+    for part in parts:
+        digest.update(f"\0{part}".encode())
+    return f"{kind}-{digest.hexdigest()[:48]}"
+
+
 @dataclass
 class Request:
     """Files uploaded together in one POST /v1/objects."""
@@ -41,10 +49,7 @@ class Request:
 
     def key(self, bucket: str) -> str:
         """The Idempotency-Key: the same files in the same bucket always make the same key."""
-        digest = hashlib.sha256(bucket.encode())
-        for f in self.files:
-            digest.update(f"\0{f.name}\0{f.sha256}".encode())
-        return f"ingest-objects-{digest.hexdigest()[:48]}"
+        return content_key("ingest-objects", bucket, (f"{f.name}\0{f.sha256}" for f in self.files))
 
 
 @dataclass
@@ -59,10 +64,7 @@ class BatchPlan:
 
     def key(self, collection: str) -> str:
         """The batch's Idempotency-Key, from the collection and its contents."""
-        digest = hashlib.sha256(collection.encode())
-        for f in self.files:
-            digest.update(f"\0{f.sha256}".encode())
-        return f"ingest-batch-{digest.hexdigest()[:48]}"
+        return content_key("ingest-batch", collection, (f.sha256 for f in self.files))
 
 
 @dataclass
