@@ -1,6 +1,7 @@
 """What the CLI shows: progress bars (rich) for an ingest or a wait, and tables of batches and hits."""
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress as Bars, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -42,7 +43,8 @@ class ProgressBars:
                                                           total=update.total or None, count="", detail="")
         count = f"{update.done:,}/{update.total:,}"
         if update.stage == "uploading":
-            count = f"{update.done / 2**20:.1f}/{update.total / 2**20:.1f} MiB"
+            unit, scale = ("MiB", 2**20) if update.total >= 10 * 2**20 else ("KiB", 2**10)
+            count = f"{update.done / scale:,.1f}/{update.total / scale:,.1f} {unit}"
         self.bars.update(self.tasks[update.stage], completed=update.done, total=update.total or None, count=count,
                          detail=_rate_text(update))
 
@@ -64,12 +66,14 @@ def ingest_summary(report: IngestReport) -> Table:
 
 
 def batches_table(batches) -> Table:
-    """A table of Batch objects."""
-    table = Table("batch_id", "status", "collection", "processed", "progress", "created_at")
+    """A table of Batch objects (`batches show` has the full status line)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("batch_id", "status", "collection", "processed", "failed"):
+        table.add_column(name, no_wrap=name in ("batch_id", "status"))
     for b in batches:
         p = b["progress"]
         table.add_row(b["batch_id"], b["status"], b["collection_id"], f"{p['processed']:,}/{p['total']:,}",
-                      b["status_message"], str(b["created_at"]))
+                      f"{p['failed']:,}")
     return table
 
 

@@ -172,7 +172,7 @@ def test_cli_progress_bars_and_summary_in_a_real_terminal(stack, server, tmp_pat
     bar = {title: next((line for line in lines if line.startswith(title)), "") for title in
            ("Hashing files", "Uploading", "Submitting batches", "Processing")}
     assert f"{distinct:,}/{distinct:,}" in bar["Hashing files"] and "━" in bar["Hashing files"], shown
-    assert "MiB" in bar["Uploading"] and "1/1" in bar["Submitting batches"], shown
+    assert "KiB" in bar["Uploading"] and "1/1" in bar["Submitting batches"], shown
     assert f"{distinct:,}/{distinct:,}" in bar["Processing"], shown
     assert "Ingest summary" in shown and "COMPLETED_WITH_ERRORS" in shown and "EXIT=1" in shown, shown
 
@@ -181,3 +181,19 @@ def test_cli_progress_bars_and_summary_in_a_real_terminal(stack, server, tmp_pat
 def database_url(request, tmp_path_factory):
     """SQLite only: the client does not see the server's database, and the 2,500-item run is long on 2 cores."""
     yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+
+
+def test_sdk_collection_export_streams_every_chunk(stack, server, tmp_path):
+    if not any(rule.rule.endswith("/export.jsonl") for rule in stack["app"].url_map.iter_rules()):
+        pytest.skip("GET /v1/collections/{id}/export.jsonl is not on this branch yet (collections export work)")
+    client = Client(server)
+    folder = tmp_path / "export"
+    for n in range(20):
+        (folder / f"n{n}.txt").parent.mkdir(exist_ok=True)
+        (folder / f"n{n}.txt").write_text(f"Export note {n} about lighthouses and tides.")
+    report = client.ingest(folder, "exported", wait=True, poll_seconds=0.3)
+    assert report.count("succeeded") == 20
+    rows = list(client.collections.export("exported"))
+    assert {row["filename"] for row in rows} == {f"n{n}.txt" for n in range(20)}
+    assert all(len(row["vector"]) == 384 for row in rows)
+    assert client.collections.export("exported", tmp_path / "chunks.jsonl") == len(rows)
