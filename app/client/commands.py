@@ -53,6 +53,9 @@ def _reporting_errors(command):
         except (requests.ConnectionError, requests.Timeout) as exc:
             err.print(f"[red]error[/red] cannot reach {args.url}: {exc.__class__.__name__}")
             return UNREACHABLE
+        except FileNotFoundError as exc:  # a path given to ingest
+            err.print(f"[red]error[/red] {exc}")
+            return USAGE
         except BrokenPipeError:  # `batchery batches results B | head`: the reader has what it wanted
             sys.stdout = open(os.devnull, "w")
             return OK
