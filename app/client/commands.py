@@ -1,6 +1,6 @@
 """`batchery ingest|batches|search|collections`: the SDK from a terminal.
 
-Exit codes: 0 done; 1 finished but some items failed, were cancelled or left out; 2 bad usage;
+Exit codes: 0 done; 1 finished but some items failed, were cancelled or left out (or a file changed); 2 bad usage;
 3 the API refused (its error envelope is printed); 4 the server could not be reached; 130 interrupted.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.console import Console
 
 from app.client import display
 from app.client.client import Client, write_jsonl
-from app.client.ingest import IngestReport, ingest
+from app.client.ingest import FileChanged, IngestReport, ingest
 from app.client.transport import ApiError
 
 OK, ITEMS_FAILED, USAGE, API_ERROR, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -53,6 +53,9 @@ def _reporting_errors(command):
         except (requests.ConnectionError, requests.Timeout) as exc:
             err.print(f"[red]error[/red] cannot reach {args.url}: {exc.__class__.__name__}")
             return UNREACHABLE
+        except FileChanged as exc:
+            err.print(f"[red]error[/red] {exc}")
+            return ITEMS_FAILED
         except FileNotFoundError as exc:  # a path given to ingest
             err.print(f"[red]error[/red] {exc}")
             return USAGE

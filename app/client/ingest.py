@@ -17,6 +17,10 @@ from app.client.ingest_state import IngestState, default_state_path
 from app.client.plan import LocalFile, Plan, Request, hash_file, pack, walk
 
 
+class FileChanged(Exception):
+    """A file's bytes changed between hashing and upload; rerunning the command hashes it again."""
+
+
 @dataclass(frozen=True)
 class Progress:
     """One progress report: `stage` is hashing, uploading, submitting or processing; `done` of `total` units."""
@@ -82,7 +86,10 @@ class Ingest:
         """Send one request's files; record the object ids they became."""
         contents = [(f.name, f.path.read_bytes()) for f in request.files]
         objects = self.client.objects.upload(contents, bucket=self.bucket, idempotency_key=request.key(self.bucket))
-        self.state.record_objects({o["sha256"]: o["object_id"] for o in objects})
+        self.state.record_objects({o["sha256"]: o["object_id"] for o in objects})  # a rerun reuses all that landed
+        changed = [f.name for f, o in zip(request.files, objects) if o["sha256"] != f.sha256]
+        if changed:  # the plan (and its keys) no longer describe these files: stop rather than guess
+            raise FileChanged(f"{len(changed)} file(s) changed while ingesting, e.g. {changed[0]}; run again.")
         with self.lock:
             self.report.uploaded += len(objects)
             self.report.requests += 1
