@@ -4,7 +4,7 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from app.config import configure, load_settings
+from app.settings import configure, load_settings
 from schemas.common import ErrorSchema
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import db
 
     db.dispose_engine()
-    db.create_schema()
+    db.ensure_schema_current()  # a database behind the code is refused: `batchery db upgrade` first
 
-    from app.queue import celery_app, point_celery_at
+    from app.queue import configure_celery
 
-    overrides = test_config or {}
-    if overrides.get("CELERY_BROKER_URL") or overrides.get("CELERY_RESULT_BACKEND"):
-        point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
-    app.extensions["celery"] = celery_app
+    app.extensions["celery"] = configure_celery(settings)
 
     from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
     from app.api.auth import document_security

@@ -1,4 +1,4 @@
-"""The `batchery` command: `batchery up` runs the whole stack on one machine; `batchery keys` manages API keys."""
+"""The `batchery` command: `up` runs the whole stack on one machine; `db` migrates the schema; `keys` manages API keys."""
 import argparse
 import os
 import secrets
@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
-from app.config import load_settings
-from app.embedded import PrivateRedis, data_dir_ready, free_port
 from app.access.keys_cli import add_key_commands
+from app.embedded import PrivateRedis, data_dir_ready, free_port
+from app.migrations import SchemaOutOfDate, upgrade
+from app.migrations.cli import add_db_commands
+from app.settings import configure, load_settings
 
 
 def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None = None) -> dict[str, list[str]]:
@@ -56,6 +58,8 @@ def up(args) -> int:
     settings = load_settings(environ=env)
     data_dir = data_dir_ready(settings.BATCHERY_DATA_DIR)
     env["BATCHERY_DATA_DIR"] = str(data_dir)
+    configure(load_settings(environ=env))
+    upgrade()  # what the Procfile's release line does before a deployment's processes start
     port = args.port or settings.PORT or free_port()
     if settings.AUTH_DISABLED:
         from app.access.keys import auth_disabled_banner
@@ -116,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also run Flower on 127.0.0.1 against this stack's Redis, with basic auth")
     run.add_argument("--flower-port", type=int, default=None, help="Flower's port (default: a free one)")
     run.set_defaults(handler=up)
+    add_db_commands(commands)
     add_key_commands(commands)
     return parser
 
@@ -123,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SchemaOutOfDate as exc:
+        print(f"batchery: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
