@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         API_TITLE="Batchery", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/assets/",  # served by ops: works offline
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, MAX_FORM_PARTS=settings.MAX_MULTIPART_PARTS,
         JSON_SORT_KEYS=False,
     )
@@ -52,6 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.register_blueprint(schedules.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(metrics.blp)
+    from app import dashboard
+
+    app.register_blueprint(dashboard.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
         from app.access.keys import auth_disabled_banner
