@@ -6,9 +6,12 @@ _redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 broker_url = os.environ.get("CELERY_BROKER_URL", _redis)
 result_backend = os.environ.get("CELERY_RESULT_BACKEND", _redis)
 broker_connection_retry_on_startup = True
+# Every Celery key carries the deployment's REDIS_PREFIX (kombu: queues, bindings, unacked and fanout channels;
+# Celery: result keys), so deployments sharing one Redis database never take each other's tasks.
+_prefix = os.environ.get("REDIS_PREFIX", "batchery:")
 # A message a worker took but never acknowledged comes back after this long (longest task ≪ this).
-broker_transport_options = {"visibility_timeout": 3600}
-result_backend_transport_options = {"retry_policy": {"timeout": 5.0}}
+broker_transport_options = {"visibility_timeout": 3600, "global_keyprefix": _prefix}
+result_backend_transport_options = {"retry_policy": {"timeout": 5.0}, "global_keyprefix": _prefix}
 
 task_serializer = "json"
 result_serializer = "json"
@@ -49,6 +52,10 @@ task_routes = {
     "batchery.sweep_search_cache": _periodic,
     "batchery.announce_events": _periodic,
 }
+
+
+# Celery's scheduler, creating its schedule file's folder first (a fresh data volume has none yet).
+beat_scheduler = "app.scheduling.beat_file:FolderCreatingScheduler"
 
 
 def _every(seconds: float, task: str) -> dict:

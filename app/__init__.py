@@ -35,8 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.dispose_engine()
     db.create_schema()
 
-    from app.queue import celery_app, point_celery_at
+    from app.queue import celery_app, point_celery_at, use_key_prefix
 
+    use_key_prefix(settings.REDIS_PREFIX)
     overrides = test_config or {}
     if overrides.get("CELERY_BROKER_URL") or overrides.get("CELERY_RESULT_BACKEND"):
         point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))

@@ -41,6 +41,8 @@ class Settings:
     SSE_POLL_MS: int = 500
     SSE_HEARTBEAT_SECONDS: int = 15
     SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
+    SSE_MAX_STREAMS_PER_KEY: int = 10      # open event streams per API key (per namespace with auth off); 0: no cap
+    ALLOW_UNAUTHENTICATED_BIND: bool = False  # AUTH_DISABLED=1 on a non-loopback bind: refused unless this is set
     # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick

@@ -29,5 +29,27 @@ def point_celery_at(broker_url: str | None = None, result_backend: str | None = 
         celery_app.conf.broker_url = broker_url
     if result_backend:
         celery_app.conf.result_backend = result_backend
+    _forget_connections()
+
+
+def use_key_prefix(prefix: str) -> None:
+    """Prefix Celery's broker and result keys with the deployment's REDIS_PREFIX (the API's settings may differ)."""
+    conf = celery_app.conf
+    if conf.broker_transport_options.get("global_keyprefix") == prefix:
+        return
+    conf.broker_transport_options = {**conf.broker_transport_options, "global_keyprefix": prefix}
+    conf.result_backend_transport_options = {**conf.result_backend_transport_options, "global_keyprefix": prefix}
+    _forget_connections()
+
+
+def key_prefix() -> str:
+    """The prefix of Celery's broker keys (queue lists are named prefix + queue)."""
+    return celery_app.conf.broker_transport_options.get("global_keyprefix", "")
+
+
+def _forget_connections() -> None:
+    """Drop cached pools and the result backend so the next use builds them from the current configuration."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
