@@ -13,6 +13,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "1000"))  # open connections per worker
 timeout = 120
 graceful_timeout = 30
+control_socket_disable = True  # gunicorn >= 27: its control socket path is shared by every instance of a user
 
 
 def is_loopback(address) -> bool:
