@@ -137,3 +137,16 @@ def test_health_and_other_tenants_answer_while_slow_clients_and_streams_are_held
         for sock in streams:
             sock.close()
     web["process"].assert_running("web")
+
+
+def test_web_refuses_auth_disabled_on_a_reachable_bind(tmp_path):
+    env = {**os.environ, "AUTH_DISABLED": "1", "WEB_HOST": "0.0.0.0", "PORT": str(free_port()),
+           "BATCHERY_DATA_DIR": str(tmp_path / "data")}
+    env.pop("ALLOW_UNAUTHENTICATED_BIND", None)
+    process = ProcfileProcess("web", env, tmp_path / "web.log")
+    try:
+        assert process.exited_with(60) != 0
+        assert "refusing to start: AUTH_DISABLED=1 and the web process binds 0.0.0.0:" in process.log_text()
+        assert "Listening at" not in process.log_text()  # refused before binding anything
+    finally:
+        process.stop()
