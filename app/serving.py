@@ -42,7 +42,7 @@ def unauthenticated_bind_refusal(addresses, settings) -> str | None:
 def on_starting(server):
     """Refuse an unauthenticated API on a reachable address; say so loudly when it is allowed anyway."""
     from app.access.keys import auth_disabled_banner
-    from app.config import load_settings
+    from app.settings import load_settings
 
     settings = load_settings()
     refusal = unauthenticated_bind_refusal(server.cfg.address, settings)

@@ -9,7 +9,7 @@ import time
 
 from redis.exceptions import RedisError
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import RateLimited
 from app.redis_client import get_redis, key
 

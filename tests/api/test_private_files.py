@@ -3,6 +3,7 @@ import stat
 
 import pytest
 
+from app import migrations
 from tests.api.helpers import text_objects
 
 
@@ -12,13 +13,15 @@ def mode(path) -> int:
 
 
 @pytest.fixture
-def settings_overrides(tmp_path):
-    """A data directory and database folder that do not exist yet, under a umask that would allow others in."""
-    return {"AUTH_DISABLED": True, "BATCHERY_DATA_DIR": str(tmp_path / "fresh" / "data"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh' / 'db' / 'batchery.sqlite3'}", "REDIS_PREFIX": "test:"}
+def settings_overrides(tmp_path, permissive_umask):
+    """A data directory and database folder that did not exist, the database made as `batchery db upgrade` does."""
+    url = f"sqlite:///{tmp_path / 'fresh' / 'db' / 'batchery.sqlite3'}"
+    migrations.upgrade(url=url)
+    return {"AUTH_DISABLED": True, "BATCHERY_DATA_DIR": str(tmp_path / "fresh" / "data"), "DATABASE_URL": url,
+            "REDIS_PREFIX": "test:"}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def permissive_umask():
     """0022, the common default: without explicit modes files would be 0644 and folders 0755."""
     import os

@@ -27,6 +27,15 @@ class ProcfileProcess(LoggedProcess):
                         message="the process to exit") and self.process.returncode
 
 
+def release(env: dict, log_path: Path) -> None:
+    """Run the Procfile's `release` line (database migrations) to completion, as a platform does before a deploy."""
+    process = ProcfileProcess("release", env, log_path)
+    try:
+        assert process.exited_with(120) == 0, process.log_text()
+    finally:
+        process.stop()
+
+
 def wait_until_serving(process: LoggedProcess, url: str, timeout: float = 90) -> None:
     """Poll GET url until it answers 200 (failing early with the log if the process died)."""
     def answered():

@@ -6,6 +6,7 @@ import requests
 from app.embedded import free_port
 from tests.integration.procfile import ProcfileProcess
 from tests.integration.stack import wait_for
+from tests.schema import migrate
 from tests.integration.test_pipeline import upload_texts, watch_until_finished
 
 AUTH = ("flower", "test-password")
@@ -14,7 +15,7 @@ AUTH = ("flower", "test-password")
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
     """Flower only reads the broker, so one database (SQLite) is enough for this module."""
-    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+    return migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
 
 
 class Flower(ProcfileProcess):

@@ -1,4 +1,4 @@
-"""web, worker and beat started together from the Procfile on a data directory that does not exist yet."""
+"""release, web, worker and beat started from the Procfile on a data directory that does not exist yet."""
 import os
 import re
 import stat
@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from app.embedded import free_port
-from tests.integration.procfile import ProcfileProcess, wait_until_serving
+from tests.integration.procfile import ProcfileProcess, release, wait_until_serving
 from tests.integration.stack import wait_for
 
 REAPED = re.compile(r"Task batchery\.reap\[[0-9a-f-]+\] succeeded")
@@ -30,6 +30,7 @@ def test_the_procfile_stack_starts_on_a_fresh_data_directory_and_the_reaper_tick
             processes["beat"].assert_running("beat")
             return list(data_dir.glob("celerybeat-schedule*"))
         wait_for(schedule_file, 60, interval=0.2, message="beat to create its schedule file")
+        release(env, tmp_path / "release.log")  # the database's tables, before web and worker (they refuse without)
         for name in ("web", "worker"):
             processes[name] = ProcfileProcess(name, env, tmp_path / f"{name}.log")
         wait_until_serving(processes["web"], f"http://127.0.0.1:{port}/readyz")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from app.embedded import free_port
-from tests.integration.procfile import ProcfileProcess, wait_until_serving
+from tests.integration.procfile import ProcfileProcess, release, wait_until_serving
 from tests.integration.stack import wait_for
 
 SLOW_CLIENTS = 50
@@ -27,6 +27,7 @@ def web(redis_db, tmp_path_factory):
            "BATCHERY_DATA_DIR": str(data_dir), "REDIS_URL": redis_db.url, "REDIS_PREFIX": f"web-{os.getpid()}:",
            "SSE_MAX_STREAMS_PER_KEY": str(STREAMS_PER_TENANT), "SSE_HEARTBEAT_SECONDS": "1"}
     env.pop("DATABASE_URL", None)
+    release(env, data_dir.parent / "release.log")
     process = ProcfileProcess("web", env, data_dir.parent / "web.log")
     try:
         wait_until_serving(process, f"http://127.0.0.1:{port}/healthz")

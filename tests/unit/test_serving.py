@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from app import serving
-from app.config import load_settings
+from app.settings import load_settings
 
 
 def settings(**env):

@@ -1,7 +1,7 @@
 """The per-key cap on open event streams: taken, refused at the cap, given back on close, lapsed when abandoned."""
 import pytest
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.errors import RateLimited
 from app.notifications import stream_slots
 from app.notifications.stream_slots import HeldStream, StreamSlot, open_slot
