@@ -1,6 +1,7 @@
 """The one engine and session factory; SQLite tuned for several worker processes; after-commit publishing; fork safety."""
 import logging
 from contextlib import contextmanager
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
