@@ -13,16 +13,17 @@ FTS_TABLE = "vectors_fts"
 TS_CONFIG = "english"   # stemming and stop words: "a" and "the" never match anything
 
 _SQLITE = (
+    # Every row is mirrored, image and audio (NULL text, no terms) too, so FTS5's own integrity check holds.
     # unicode61 folds case and diacritics like the hashing embedder's normalisation does.
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='vectors', content_rowid='id', "
     "tokenize='unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON vectors WHEN new.text IS NOT NULL BEGIN "
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON vectors BEGIN "
     f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON vectors WHEN old.text IS NOT NULL BEGIN "
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON vectors BEGIN "
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); END",
     f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF text ON vectors BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) SELECT 'delete', old.id, old.text WHERE old.text IS NOT NULL; "
-    f"INSERT INTO {FTS_TABLE}(rowid, text) SELECT new.id, new.text WHERE new.text IS NOT NULL; END",
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); "
+    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
 )
 _POSTGRESQL = (
     f"ALTER TABLE vectors ADD COLUMN IF NOT EXISTS lexemes tsvector "
