@@ -187,8 +187,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--scale-chunks", type=int, default=100_000)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     embed, dimensions = embedder(args.embedder)
     with tempfile.TemporaryDirectory() as tmp:
         def url_of(name: str) -> str:
@@ -216,7 +214,7 @@ def main() -> None:
 
         grow(args.scale_chunks, embed, dimensions)
         sample = [query for _, query in exact[:100]] + [query for _, query in kinds["noisy (30% dropped, 2 typos)"][:100]]
-        print(f"\nquery latency at {args.scale_chunks:,} chunks (one core; {len(sample)} exact and noisy queries)")
+        print(f"\nquery latency at {args.scale_chunks:,} chunks (one thread; {len(sample)} exact and noisy queries)")
         print(f"{'mode':<34} {'p50 ms':>8} {'p95 ms':>8} {'exact R@1':>10}")
         exact_sample = exact[:100]
         for label, limit in (("matrix in memory", 10**9), ("bounded (no matrix)", 0)):

@@ -1,12 +1,20 @@
 """Lexical candidates: full-text ranking of a collection's text chunks by the database's own index."""
 import re
+import threading
+import time
+import unicodedata
 
 from sqlalchemy import text
 
 from app.models.lexical_index import FTS_TABLE, TS_CONFIG
 
-MAX_TERMS = 32
-_WORD = re.compile(r"\w+")
+MAX_TERMS = 24
+# SQLite ranks every chunk matching any query term, so a common term would make a query cost O(collection).
+# Each term's chunk count is probed up to COMMON_CHUNKS (cheap: a bounded read of its posting list); a
+# query keeps its RAREST_TERMS rarest terms, common ones only when fewer than MIN_TERMS rare ones remain.
+COMMON_CHUNKS, RAREST_TERMS, MIN_TERMS = 2000, 8, 3
+PROBE_TTL_SECONDS = 600
+_WORD = re.compile(r"[^\W_]+")  # what FTS5's unicode61 tokenizer calls a token
 # PostgreSQL's `english` configuration drops these; SQLite drops the same ones here, so a query of only
 # stop words ("a", "the") has no lexical evidence on either database.
 STOP_WORDS = frozenset("""
@@ -19,18 +27,56 @@ were what when where which while who whom why will with you your yours yourself 
 """.split())
 
 
+_probes: dict[tuple[str, str], tuple[int, float]] = {}
+_probes_lock = threading.Lock()
+
+
 def query_terms(query: str) -> list[str]:
-    """The query's distinct words, lower-cased, stop words dropped, at most MAX_TERMS."""
+    """The query's distinct words, lower-cased without diacritics (like the index), stop words dropped."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", query.lower()) if not unicodedata.combining(c))
     terms = []
-    for word in _WORD.findall(query.lower()):
+    for word in _WORD.findall(folded):
         if word not in STOP_WORDS and word not in terms:
             terms.append(word)
     return terms[:MAX_TERMS]
 
 
+def _chunks_with(session, term: str) -> int:
+    """How many chunks (of any collection) hold the term, counted up to COMMON_CHUNKS; cached a while."""
+    cache_key, now = (str(session.get_bind().url), term), time.monotonic()
+    cached = _probes.get(cache_key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    count = session.scalar(text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :term "
+                                "LIMIT :limit)"), {"term": _quoted(term), "limit": COMMON_CHUNKS})
+    with _probes_lock:
+        if len(_probes) > 100_000:
+            _probes.clear()
+        _probes[cache_key] = (count, now + PROBE_TTL_SECONDS)
+    return count
+
+
+def _quoted(term: str) -> str:
+    """A term as an FTS5 string: never read as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def selective_terms(session, terms: list[str]) -> list[str]:
+    """The rarest terms worth ranking by (see COMMON_CHUNKS); terms no chunk holds are dropped."""
+    counted = sorted(((_chunks_with(session, term), i, term) for i, term in enumerate(terms)))
+    present = [(count, term) for count, _, term in counted if count > 0]
+    rare = [term for count, term in present if count < COMMON_CHUNKS][:RAREST_TERMS]
+    if len(rare) >= MIN_TERMS:
+        return rare
+    return [term for _, term in present][:max(MIN_TERMS, len(rare))]
+
+
 def _sqlite(session, namespace: str, collection_id: str, terms: list[str], limit: int) -> list[tuple[int, float]]:
-    """FTS5 with bm25() over an OR of the terms (quoted: no term is read as query syntax)."""
-    match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    """FTS5 with bm25() over an OR of the query's most selective terms."""
+    terms = selective_terms(session, terms)
+    if not terms:
+        return []
+    match = " OR ".join(_quoted(term) for term in terms)
     rows = session.execute(text(
         f"SELECT f.rowid, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} AS f JOIN vectors AS v ON v.id = f.rowid "
         f"WHERE {FTS_TABLE} MATCH :match AND v.namespace = :namespace AND v.collection_id = :collection_id "

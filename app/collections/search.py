@@ -1,7 +1,7 @@
 """Search a collection: lexical and vector candidates of the asked modalities, fused; hits read by id.
 
 Modes: `vector` ranks by cosine similarity, `lexical` by the database's full-text relevance (text chunks
-only), `hybrid` (default) fuses both rankings (app.collections.fusion). Vectors of different modalities
+only), `hybrid` (default) scores the union of both candidate lists (app.collections.fusion). Vectors of different modalities
 live in unrelated spaces, so each modality has its own matrix and a text query sees only `text` unless
 asked. A modality with more than SEARCH_MATRIX_MAX_ROWS rows gets no matrix: hybrid and lexical then
 rank the lexical candidates by their stored vectors, and vector mode streams the rows in blocks.
@@ -17,14 +17,13 @@ from app.errors import ValidationFailed
 from app.extractors import ExtractionError, embed_text, extract
 from app.models import Vector
 from app.collections.catalog import CollectionState, read_state
-from app.collections.fusion import fuse
+from app.collections.fusion import fuse, phrase_overlap
 from app.collections.lexical import lexical_candidates
 from app.collections.search_cache import SearchMatrix, matrices
 
 MODES = ("hybrid", "lexical", "vector")
 MODALITIES = ("text", "image", "audio")
 CANDIDATES = 100          # per side before fusion; the top_k hits come from their union
-WEIGHTS = {"lexical": 1.0, "vector": 1.0}
 SCAN_BLOCK = 20_000
 
 
@@ -104,14 +103,14 @@ def vector_candidates(session, state: CollectionState, modalities, query: np.nda
     return sorted(found, key=lambda pair: (-pair[1], pair[0]))[:limit]
 
 
-def cosines_of(session, state: CollectionState, ids: list[int], query: np.ndarray) -> list[tuple[int, float]]:
-    """(id, cosine) of the given rows by their stored vectors, best first: the vector side without a matrix."""
+def _candidates(session, state: CollectionState, ids: set[int], query: np.ndarray) -> tuple[dict, dict]:
+    """({id: cosine}, {id: text}) of the given rows, read by id: the hybrid scorer's inputs."""
     if not ids:
-        return []
-    rows = session.execute(select(Vector.id, Vector.embedding).where(
-        Vector.id.in_(ids), Vector.dimensions == state.dimensions)).all()
-    scores = _normalised([r.embedding for r in rows], state.dimensions) @ query if rows else np.zeros(0)
-    return _top(scores, np.array([r.id for r in rows], dtype=np.int64), len(rows))
+        return {}, {}
+    rows = session.execute(select(Vector.id, Vector.embedding, Vector.text).where(
+        Vector.id.in_(sorted(ids)), Vector.dimensions == state.dimensions)).all()
+    cosines = _normalised([r.embedding for r in rows], state.dimensions) @ query if rows else []
+    return ({r.id: min(float(c), 1.0) for r, c in zip(rows, cosines)}, {r.id: r.text for r in rows})
 
 
 def _hits(session, ranked: list[tuple[int, float]]) -> list[dict]:
@@ -140,14 +139,11 @@ def _ranked(session, state: CollectionState, query: str, top_k: int, mode: str,
         return lexical[:top_k] if mode == "hybrid" else []
     if mode == "vector":
         return vector_candidates(session, state, modalities, query_vector, top_k)
-    too_large = {m for m in modalities if matrix_for(session, state, m).vectors is None}
-    near = vector_candidates(session, state, [m for m in modalities if m not in too_large], query_vector,
-                             max(CANDIDATES, top_k))
-    if too_large:  # bounded path: the lexical candidates' own vectors stand in for a full scan
-        near = sorted(near + cosines_of(session, state, [i for i, _ in lexical], query_vector),
-                      key=lambda pair: (-pair[1], pair[0]))
-    rankings = {"lexical": [i for i, _ in lexical], "vector": [i for i, _ in near]}
-    return fuse(rankings, WEIGHTS)[:top_k]
+    # Over SEARCH_MATRIX_MAX_ROWS a modality has no matrix: its lexical candidates stand in (bounded path).
+    with_matrix = [m for m in modalities if matrix_for(session, state, m).vectors is not None]
+    near = vector_candidates(session, state, with_matrix, query_vector, max(CANDIDATES, top_k))
+    cosines, texts = _candidates(session, state, {i for i, _ in lexical} | {i for i, _ in near}, query_vector)
+    return fuse(dict(lexical), cosines, phrase_overlap(query, texts))[:top_k]
 
 
 def search(namespace: str, collection_id: str, query: str, top_k: int = 10, mode: str = "hybrid",

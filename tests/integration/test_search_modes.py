@@ -79,7 +79,7 @@ def test_hybrid_is_the_default_and_an_exact_sentence_ranks_its_document_first(st
     assert status == 200 and body["mode"] == "hybrid"
     top = body["hits"][0]
     assert (top["object_id"], top["modality"], top["page"]) == (landed["glaciers.md"], "text", None)
-    assert "Moraines" in top["text"] and top["score"] > 0.9
+    assert "Moraines" in top["text"] and top["score"] > 0.75 and body["hits"][1]["score"] < 0.5
 
 
 def test_each_mode_says_what_ran_and_scores_mean_what_the_readme_says(stack, landed):
@@ -102,9 +102,9 @@ def test_a_query_of_one_stop_word_never_looks_like_a_strong_match(stack, landed)
     client = stack["client"]
     _, weak = search(client, query="a")
     _, strong = search(client, query="Apple trees in the orchard need pruning in late winter")
-    assert strong["hits"][0]["object_id"] == landed["orchard.txt"] and strong["hits"][0]["score"] > 0.9
-    # Only the vector side can find anything for "a": at most half the fused score.
-    assert weak["hits"] and max(h["score"] for h in weak["hits"]) <= 0.5
+    assert strong["hits"][0]["object_id"] == landed["orchard.txt"] and strong["hits"][0]["score"] > 0.75
+    # A stop word has no full-text or phrase evidence: only the cosine half of the vector share is left.
+    assert weak["hits"] and max(h["score"] for h in weak["hits"]) <= 0.25
 
 
 def test_text_queries_answer_from_text_unless_modalities_ask_for_more(stack, landed):
