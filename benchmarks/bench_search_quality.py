@@ -24,6 +24,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 if __package__ in (None, ""):
@@ -32,11 +33,11 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import db  # noqa: E402
+from app import db, migrations  # noqa: E402
 from app.batches.catalog import ensure_collection  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
 from app.collections.search_cache import matrices  # noqa: E402
-from app.config import configure, load_settings, with_overrides  # noqa: E402
+from app.settings import configure, get_settings, load_settings  # noqa: E402
 from app.extractors import embed_texts  # noqa: E402
 from app.extractors.chunking import chunk_text  # noqa: E402
 from app.models import Vector  # noqa: E402
@@ -167,7 +168,7 @@ def insert_cost(chunks: list[tuple[str, str]], embed, dimensions: int, url_of) -
     for indexed in (True, False):
         db.dispose_engine()
         configure(load_settings({"DATABASE_URL": url_of(f"cost-{indexed}")}))
-        db.create_schema()
+        migrations.upgrade()
         if not indexed:
             with db.session_scope() as session:
                 for trigger in ("insert", "delete", "update"):
@@ -194,7 +195,7 @@ def main() -> None:
 
         configure(load_settings({"BATCHERY_DATA_DIR": tmp, "DATABASE_URL": url_of("bench"),
                                  "SEARCH_CACHE_TTL_SECONDS": 3600}))
-        db.create_schema()
+        migrations.upgrade()
         docs = corpus()
         began = time.perf_counter()
         chunks, _ = store(docs, embed, dimensions)
@@ -218,14 +219,14 @@ def main() -> None:
         print(f"{'mode':<34} {'p50 ms':>8} {'p95 ms':>8} {'exact R@1':>10}")
         exact_sample = exact[:100]
         for label, limit in (("matrix in memory", 10**9), ("bounded (no matrix)", 0)):
-            with_overrides(SEARCH_MATRIX_MAX_ROWS=limit)
+            configure(replace(get_settings(), SEARCH_MATRIX_MAX_ROWS=limit))
             matrices.clear()
             for mode in MODES:
                 times = sorted(latencies(sample, mode))
                 at1, _ = recall(exact_sample, batchery_ranker(mode))
                 print(f"{mode + ', ' + label:<34} {statistics.median(times) * 1000:8.1f} "
                       f"{times[int(0.95 * len(times)) - 1] * 1000:8.1f} {at1:10.3f}")
-        with_overrides(SEARCH_MATRIX_MAX_ROWS=10**9)
+        configure(replace(get_settings(), SEARCH_MATRIX_MAX_ROWS=10**9))
         with db.session_scope() as session:
             matrix = search.matrix_for(session, catalog.read_state(session, NAMESPACE, COLLECTION), "text")
         print(f"matrix memory: {matrix.nbytes / 2**20:.0f} MiB for {matrix.rows:,} chunks "

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.collections import catalog, search
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import PayloadTooLarge, ValidationFailed
 from schemas.collections import (CollectionListSchema, CollectionSchema, ExampleSearchFormSchema,
                                  SearchRequestSchema, SearchResultsSchema)

@@ -6,7 +6,8 @@ import unicodedata
 
 from sqlalchemy import text
 
-from app.models.lexical_index import FTS_TABLE, TS_CONFIG
+FTS_TABLE = "vectors_fts"   # SQLite FTS5 over vectors.text; PostgreSQL: vectors.lexemes (migration 0002)
+TS_CONFIG = "english"       # the PostgreSQL text search configuration of vectors.lexemes
 
 MAX_TERMS = 24
 # SQLite ranks every chunk matching any query term, so a common term would make a query cost O(collection).

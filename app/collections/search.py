@@ -11,7 +11,7 @@ import heapq
 import numpy as np
 from sqlalchemy import func, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.errors import ValidationFailed
 from app.extractors import ExtractionError, embed_text, extract

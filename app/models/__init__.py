@@ -8,7 +8,6 @@ from app.models.objects import StoredObject
 from app.models.schedules import Schedule, ScheduleRun
 from app.models.status import BatchStatus, ItemStatus
 from app.models.vectors import Collection, Vector
-from app.models import lexical_index  # noqa: F401  (registers the full-text index DDL)
 from app.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
