@@ -1,9 +1,9 @@
 """The limits in force, so clients can split their work under them (GET /v1/limits)."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.auth import resolve_namespace
-from app.config import get_settings
+from app.api.blueprint import Blueprint
+from app.settings import get_settings
 
 blp = Blueprint("limits", __name__, url_prefix="/v1/limits", description="Limits a client must split its work under.")
 blp.before_request(resolve_namespace)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.models import BatchStatus
 from app.models.status import FINISHED_BATCH
+from app.progress import counters
 from app.progress.health import assess_health, duration_text, rate_text
 from app.progress.rate import recent_rate
 
@@ -23,14 +24,9 @@ def _stage(batch, processed: int, total: int) -> dict:
     return {"name": name, "index": index, "total": STAGE_TOTAL}
 
 
-def worked(counts: dict) -> int:
-    """Items a worker finished (succeeded, skipped or failed); cancelled items were never worked on."""
-    return counts["succeeded"] + counts["skipped"] + counts["failed"]
-
-
 def _rate(batch, counts: dict, now: float) -> float | None:
     """Finished work per second: the recent window while processing, the whole run once finished; None before any."""
-    done = worked(counts)
+    done = counters.worked(counts)
     if not batch.started_at or not done:
         return None
     started = batch.started_at.timestamp()
@@ -56,7 +52,7 @@ def percent_done(processed: int, total: int) -> float:
 def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     """The contract's progress block; the ETA divides what remains by the recent rate."""
     now = time.time() if now is None else now
-    processed = worked(counts) + counts["cancelled"]
+    processed = counters.processed(counts)
     total = counts["total"]
     rate = _rate(batch, counts, now)
     eta = None

@@ -1,4 +1,4 @@
-"""The SDK and the `batchery` CLI against a real stack: gunicorn, a real worker, real Redis, SQLite and PostgreSQL.
+"""The SDK and the `batchery` CLI against a real stack: the Procfile's web process, a real worker, real Redis.
 
 One command ingests 2,500 mixed files (split across requests and batches by lowered limits), survives a
 SIGKILL mid-upload, and its rerun duplicates nothing; then wait, export, search, cancel and retry.
@@ -15,7 +15,9 @@ import pytest
 
 from app.client import Client
 from tests.fixture_files import make_broken_png, make_csv, make_html, make_png, make_wav
-from tests.integration.stack import ROOT, WebServer, wait_for
+from app.embedded import free_port
+from tests.integration.procfile import ProcfileProcess, wait_until_serving
+from tests.integration.stack import ROOT, wait_for
 
 BROKEN = 5  # broken PNGs: deterministic failures, so the run ends COMPLETED_WITH_ERRORS
 
@@ -28,10 +30,16 @@ def extra_settings():
 
 @pytest.fixture(scope="module")
 def server(stack):
-    """The real web process the CLI talks to."""
-    web = WebServer(stack["env"], stack["data_dir"] / "gunicorn.log")
-    yield web.url
-    web.stop()
+    """The Procfile's web process (gunicorn, gevent), which the CLI talks to."""
+    port = free_port()
+    web = ProcfileProcess("web", {**stack["env"], "PORT": str(port), "WEB_CONCURRENCY": "1"},
+                          stack["data_dir"] / "web.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(web, f"{url}/healthz")
+        yield url
+    finally:
+        web.stop()
 
 
 def _mixed_file(n: int) -> tuple[str, bytes]:

@@ -1,12 +1,16 @@
 """Push notifications with a real worker: signed webhooks to a loopback receiver, retries, SSE through gunicorn."""
 import io
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import requests
 
 from app.embedded import free_port
 from schemas.webhooks import EVENT_TYPES
-from tests.integration.stack import WebServer, wait_for
+from tests.integration.stack import ROOT, wait_for
 from tests.sse_client import read_stream
 from tests.webhook_receiver import Receiver, verify_signature
 
@@ -32,9 +36,30 @@ def receiver(stack):
 @pytest.fixture(scope="module")
 def gunicorn(stack):
     """The real web process (gthread workers) on a free loopback port, sharing the stack's database and Redis."""
-    server = WebServer(stack["env"], stack["data_dir"] / "gunicorn.log")
-    yield server.url
-    server.stop()
+    port = free_port()
+    log = open(stack["data_dir"] / "gunicorn.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
+         "--timeout", "60", "app:create_app()"],
+        cwd=ROOT, env=stack["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        if process.poll() is not None:
+            raise AssertionError((stack["data_dir"] / "gunicorn.log").read_text()[-3000:])
+        try:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:  # not listening yet, or still importing the app
+            return False
+    wait_for(up, 60, interval=0.2, message="gunicorn to answer")
+    yield base
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()
 
 
 def new_texts(client, namespace, count):
