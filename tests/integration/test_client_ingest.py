@@ -18,6 +18,7 @@ from tests.fixture_files import make_broken_png, make_csv, make_html, make_png, 
 from app.embedded import free_port
 from tests.integration.procfile import ProcfileProcess, wait_until_serving
 from tests.integration.stack import ROOT, wait_for
+from tests.schema import migrate
 
 BROKEN = 5  # broken PNGs: deterministic failures, so the run ends COMPLETED_WITH_ERRORS
 
@@ -188,7 +189,7 @@ def test_cli_progress_bars_and_summary_in_a_real_terminal(stack, server, tmp_pat
 @pytest.fixture(scope="module", params=["sqlite"])
 def database_url(request, tmp_path_factory):
     """SQLite only: the client does not see the server's database, and the 2,500-item run is long on 2 cores."""
-    yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+    yield migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
 
 
 def test_sdk_collection_export_streams_every_chunk(stack, server, tmp_path):
