@@ -1,8 +1,8 @@
 """Collections: what landed where, and search over it."""
 from flask.views import MethodView
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.collections import catalog, search
 from schemas.collections import CollectionListSchema, CollectionSchema, SearchRequestSchema, SearchResultsSchema
 from schemas.common import PageArgsSchema
