@@ -8,6 +8,8 @@ from pathlib import Path
 
 import redis
 
+from app.private_files import private_dir
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
@@ -60,7 +62,5 @@ class PrivateRedis:
 
 
 def data_dir_ready(path: str) -> Path:
-    """Create the data directory and return it."""
-    directory = Path(path).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    """Create the data directory (0700) and return it."""
+    return private_dir(path)

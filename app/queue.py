@@ -13,7 +13,17 @@ def configure_celery(settings: Settings) -> Celery:
     """Flask's celery_init_app: the Celery app takes its configuration from the same Settings as Flask."""
     celery_app.conf.update(settings.celery_config())
     celery_app.close()  # connections opened under the previous configuration are not reused
+    # close() drops only the connection pool: the producer pool and the result backend (which fixes its key
+    # prefix when built) would keep the previous broker options, so they are built again too.
+    celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
     return celery_app
+
+
+def key_prefix() -> str:
+    """The prefix of Celery's broker keys (a queue's list is named prefix + queue)."""
+    return celery_app.conf.broker_transport_options.get("global_keyprefix", "")
 
 
 def send(task_name: str, *args, task_id: str | None = None) -> None:
