@@ -61,14 +61,6 @@ class PrivateRedis:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def reachable(url: str) -> bool:
-    """True when a Redis answers PING at the URL."""
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
 def data_dir_ready(path: str) -> Path:
     """Create the data directory (0700) and return it."""
     return private_dir(path)

@@ -1,4 +1,6 @@
-"""The one Celery app, configured from Settings; publishing tasks by name; fork safety for worker processes."""
+"""The one Celery app, configured from Settings; publishing tasks by name; the retry policy; fork safety."""
+import random
+
 from celery import Celery, signals
 
 from app.settings import Settings
@@ -28,6 +30,12 @@ def send(task_name: str, *args, task_id: str | None = None) -> None:
     """Publish a task by its name (app code never imports tasks/); nothing waits for its result."""
     # ignore_result: a web process must not subscribe to result channels (see README, "Processes").
     celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True)
+
+
+def backoff_seconds(retries: int, base: float, cap: float) -> float:
+    """The one retry policy: exponential backoff with full jitter, a random delay up to min(cap, base × 2^retries)."""
+    # Celery's retry_backoff=<base>, retry_backoff_max=<cap>, retry_jitter=True computes the same for autoretry_for.
+    return random.uniform(0, min(cap, base * 2 ** retries))
 
 
 @signals.worker_process_init.connect

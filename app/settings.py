@@ -36,6 +36,7 @@ class Settings:
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600
     SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
     SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
+    SEARCH_MATRIX_MAX_ROWS: int = 250_000    # above this a modality is searched without a matrix in memory
     SEARCH_CACHE_SWEEP_SECONDS: int = 300    # how often beat drops cached counts of outdated signatures
     RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
     HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded

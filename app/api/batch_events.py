@@ -1,6 +1,6 @@
 """A batch's live events as Server-Sent Events."""
 from flask import Response
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_identity, current_namespace, resolve_namespace
 from app.batches.catalog import find_batch

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import redis
 
-from app.embedded import PrivateRedis, reachable
+from app.embedded import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_REDIS = os.environ.get("BATCHERY_TEST_REDIS", "redis://127.0.0.1:6379")
 POSTGRES_ADMIN = os.environ.get("BATCHERY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def reachable(url: str) -> bool:
+    """True when a Redis answers PING at the URL."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
