@@ -230,11 +230,11 @@ def main() -> None:
                  "paraphrase (hand-written)": search_corpus.paraphrase_queries(docs)}
         rankers = {"BM25 (rank_bm25)": bm25_ranker(chunks),
                    **{f"batchery {mode}": batchery_ranker(mode) for mode in MODES}}
-        print(f"\n{'queries':<32} {'ranking':<20} {'R@1':>6} {'R@10':>6}")
+        print(f"\n{'queries':<38} {'ranking':<20} {'R@1':>6} {'R@10':>6}")
         for kind, queries in kinds.items():
             for label, rank in rankers.items():
                 at1, at10 = recall(queries, rank)
-                print(f"{kind + f' ({len(queries)})':<32} {label:<20} {at1:6.3f} {at10:6.3f}")
+                print(f"{kind + f' ({len(queries)})':<38} {label:<20} {at1:6.3f} {at10:6.3f}")
 
         grow(args.scale_chunks, embed, dimensions)
         sample = [query for _, query in exact[:100]] + [query for _, query in kinds["noisy (30% dropped, 2 typos)"][:100]]
