@@ -1,6 +1,6 @@
 """Collections: what landed where, and search over it."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.settings import get_settings
-from app.collections.catalog import sweep_stale_stats
 
 
 @dataclass
@@ -86,7 +85,3 @@ class MatrixCache:
 
 matrices = MatrixCache()
 
-
-def sweep() -> dict:
-    """Evict this process's idle matrices and every Redis-cached count whose signature is stale."""
-    return {"evicted_matrices": matrices.evict_idle(), "stale_stats": sweep_stale_stats()}

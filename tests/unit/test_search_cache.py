@@ -4,6 +4,7 @@ import json
 import fakeredis
 import pytest
 
+from tasks.maintenance import sweep_search_cache
 from tests.overrides import with_overrides
 from app.db import session_scope
 from app.extractors import embed_texts
@@ -78,18 +79,20 @@ def test_least_recently_used_matrices_go_beyond_the_limit():
     assert search_cache.matrices.builds == builds + 1
 
 
-def test_sweep_evicts_idle_matrices_and_stale_counts():
+def test_sweep_drops_stale_counts_and_a_search_evicts_idle_matrices():
     write("docs", ["one document"])
     write("other", ["another document"])
     search.search("default", "docs", "document", 1)
     catalog.list_collections("default")  # caches the counts of both
     write("docs", ["a second document"], prefix="more")  # "docs" counts are now of an old signature
     with_overrides(SEARCH_CACHE_TTL_SECONDS=3600)
-    assert search_cache.sweep() == {"evicted_matrices": 0, "stale_stats": 1}
+    assert sweep_search_cache() == 1
     assert get_redis().get(key(catalog.STATS, "default", "docs")) is None
     assert json.loads(get_redis().get(key(catalog.STATS, "default", "other")))["documents"] == 1
+    assert sweep_search_cache() == 0
+    assert len(search_cache.matrices) == 1
     with_overrides(SEARCH_CACHE_TTL_SECONDS=0)
-    assert search_cache.sweep() == {"evicted_matrices": 1, "stale_stats": 0}
+    search_cache.matrices.get(("default", "nothing"), "-")   # every lookup first drops idle matrices
     assert len(search_cache.matrices) == 0
 
 
