@@ -16,7 +16,6 @@ class Settings:
     REDIS_PREFIX: str = "batchery:"       # keeps test runs and deployments sharing a Redis apart
     AUTH_DISABLED: bool = False
     PORT: int = 8000
-    EMBEDDING_DIMENSIONS: int = 384
     TASK_STATUS_TTL_SECONDS: int = 24 * 3600
     MAX_CONTENT_LENGTH: int = 100 * 1024 * 1024
     ITEM_MAX_ATTEMPTS: int = 3

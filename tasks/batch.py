@@ -9,6 +9,7 @@ from celery import chord
 from app.config import get_settings
 from app.queue import celery_app
 from app.batches import items, lifecycle
+from app.collections.catalog import queue_for_batch
 from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def dispatch_batch(batch_id: str, namespace: str | None = None) -> None:
     work = lifecycle.start_processing(batch_id, namespace)
     if not work:
         return
-    header = [embed_object.si(batch_id, item_id, item_namespace) for item_id, item_namespace in work]
+    queue = queue_for_batch(batch_id)  # the collection's embedder decides which workers embed
+    header = [embed_object.si(batch_id, item_id, item_namespace).set(queue=queue) for item_id, item_namespace in work]
     chord(header)(finalize_batch.si(batch_id, work[0][1]))
     log.info("dispatched %s items of %s", len(header), batch_id)
 

@@ -4,6 +4,7 @@ import logging
 from app.queue import celery_app
 from app.maintenance import cleanup, reaper
 from app.scheduling import runs, submit_at
+from app.collections.catalog import queue_for_batch
 from tasks.batch import dispatch, embed_object
 from tasks.webhooks import announce
 
@@ -41,7 +42,7 @@ def reap() -> dict:
         dispatch(batch_id, task_id)
     for batch_id, item_id, namespace in found.items:
         # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
-        embed_object.apply_async((batch_id, item_id, namespace), ignore_result=True)
+        embed_object.apply_async((batch_id, item_id, namespace), ignore_result=True, queue=queue_for_batch(batch_id))
     for batch_id in found.finalized:
         announce(batch_id)   # the final events a chord callback would have announced
     return found.summary()

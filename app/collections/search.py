@@ -3,7 +3,7 @@ import numpy as np
 from sqlalchemy import select
 
 from app.db import session_scope
-from app.extractors import embed_text
+from app.collections.embedders import embed_query
 from app.models import Vector
 from app.collections.catalog import CollectionState, read_state
 from app.collections.search_cache import SearchMatrix, matrices
@@ -23,7 +23,7 @@ def build_matrix(session, state: CollectionState) -> SearchMatrix:
     np.divide(vectors, norms, out=vectors, where=norms > 0)
     return SearchMatrix(
         state.signature, state.dimensions, vectors, [r.object_id for r in rows], [r.filename for r in rows],
-        [r.chunk_index for r in rows], [r.text if r.modality == "text" else None for r in rows],
+        [r.chunk_index for r in rows], [r.text if r.modality == "text" else None for r in rows], state.embedder,
     )
 
 
@@ -43,7 +43,7 @@ def current_matrix(namespace: str, collection_id: str) -> SearchMatrix:
 def rank(matrix: SearchMatrix, query: str, top_k: int) -> list[dict]:
     """The top_k rows by cosine similarity to the query, best first."""
     count = len(matrix.object_ids)
-    query_vector = embed_text(query, matrix.dimensions)
+    query_vector = embed_query(matrix.embedder, query)
     if count == 0 or not query_vector.any():  # nothing stored, or a query with no words to compare
         return []
     scores = matrix.vectors @ query_vector

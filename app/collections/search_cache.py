@@ -21,6 +21,7 @@ class SearchMatrix:
     filenames: list[str]
     chunk_indexes: list[int]
     texts: list[str | None]
+    embedder: str = "hashing-384"      # queries are embedded with the collection's own embedder
     last_used: float = field(default_factory=time.monotonic)
 
 
