@@ -58,12 +58,14 @@ def read_state(session, namespace: str, collection_id: str) -> CollectionState:
 def ensure_collection(session, namespace: str, collection_id: str, embedder: str | None = None) -> Collection:
     """The collection, created on first use with `embedder` (default hashing-384); naming another embedder than
     an existing collection's is 409, naming one this deployment has not installed is 422."""
-    chosen = get_embedder(embedder) if embedder else EMBEDDERS[DEFAULT]
-    insert_ignoring_duplicates(session, Collection, [{
-        "namespace": namespace, "collection_id": collection_id, "dimensions": chosen.dimensions,
-        "embedder": chosen.name,
-    }])
     row = session.get(Collection, (namespace, collection_id))
+    if row is None:
+        chosen = get_embedder(embedder) if embedder else EMBEDDERS[DEFAULT]
+        insert_ignoring_duplicates(session, Collection, [{
+            "namespace": namespace, "collection_id": collection_id, "dimensions": chosen.dimensions,
+            "embedder": chosen.name,
+        }])
+        row = session.get(Collection, (namespace, collection_id))
     if embedder and row.embedder != embedder:
         raise InvalidState(f"Collection {collection_id} embeds with {row.embedder}, not {embedder}.",
                            {"collection_id": collection_id, "embedder": row.embedder})
