@@ -6,15 +6,19 @@ import subprocess
 import sys
 import time
 
+from app.collections.embedders import EMBEDDERS
 from app.config import load_settings
 from app.embedded import PrivateRedis, data_dir_ready, free_port
 from app.access.keys_cli import add_key_commands
 
 
 def _children(port: int, workers: int, data_dir) -> dict[str, list[str]]:
-    """The processes of the stack, as in the Procfile."""
+    """The processes of the stack, as in the Procfile (plus a semantic worker when that extra is installed)."""
     python = sys.executable
-    return {
+    semantic = EMBEDDERS["minilm-l6"]
+    extra = {"semantic": [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO", "-Q", semantic.queue,
+                          "--concurrency", "1", "--hostname", f"batchery-semantic-{os.getpid()}@%h"]}
+    return {**(extra if semantic.available else {}),
         "web": [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
                 "--timeout", "120", "--access-logfile", "-", "app:create_app()"],
         "worker": [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.config import get_settings
 from app.errors import ValidationFailed
 from app.extractors import embed_texts
 
@@ -98,6 +99,8 @@ def _load_minilm():
             from sentence_transformers import SentenceTransformer
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
+            if device == "cpu" and get_settings().SEMANTIC_CPU_THREADS > 0:
+                torch.set_num_threads(get_settings().SEMANTIC_CPU_THREADS)
             _model = SentenceTransformer(str(get_model_path()), device=device)
             log.info("loaded minilm-l6 on %s (pid %s)", device, os.getpid())
     return _model
