@@ -55,16 +55,19 @@ def read_state(session, namespace: str, collection_id: str) -> CollectionState:
     return _state(row)
 
 
+def _insert(session, namespace: str, collection_id: str, embedder) -> bool:
+    """Add the collection's row unless it exists; true when this call made it."""
+    return bool(insert_ignoring_duplicates(session, Collection, [{
+        "namespace": namespace, "collection_id": collection_id, "dimensions": embedder.dimensions,
+        "embedder": embedder.name,
+    }]))
+
+
 def ensure_collection(session, namespace: str, collection_id: str, embedder: str | None = None) -> Collection:
-    """The collection, created on first use with `embedder` (default hashing-384); naming another embedder than
-    an existing collection's is 409, naming one this deployment has not installed is 422."""
+    """The collection, created on first use with `embedder` (default hashing-384); another than its own is 409."""
     row = session.get(Collection, (namespace, collection_id))
     if row is None:
-        chosen = get_embedder(embedder) if embedder else EMBEDDERS[DEFAULT]
-        insert_ignoring_duplicates(session, Collection, [{
-            "namespace": namespace, "collection_id": collection_id, "dimensions": chosen.dimensions,
-            "embedder": chosen.name,
-        }])
+        _insert(session, namespace, collection_id, get_embedder(embedder) if embedder else EMBEDDERS[DEFAULT])
         row = session.get(Collection, (namespace, collection_id))
     if embedder and row.embedder != embedder:
         raise InvalidState(f"Collection {collection_id} embeds with {row.embedder}, not {embedder}.",
@@ -76,11 +79,7 @@ def create_collection(namespace: str, collection_id: str, embedder: str | None =
     """A new, empty collection with its embedder; an existing id is 409."""
     chosen = get_embedder(embedder or DEFAULT)
     with session_scope() as session:
-        created = insert_ignoring_duplicates(session, Collection, [{
-            "namespace": namespace, "collection_id": collection_id, "dimensions": chosen.dimensions,
-            "embedder": chosen.name,
-        }])
-        if not created:
+        if not _insert(session, namespace, collection_id, chosen):
             raise InvalidState(f"Collection {collection_id} already exists.", {"collection_id": collection_id})
     return get_collection(namespace, collection_id)
 
