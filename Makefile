@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The tests run the semantic embedder end to end, so the default install includes it (CPU torch, ~3 min).
+# The tests run the semantic embedder end to end, so the default install includes it (CPU torch; ~8 min here under load).
 EXTRAS ?= test,semantic
 
 .PHONY: run test install bench clean

@@ -8,11 +8,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, distinct, exists, func, select, update
 
 from app.collections.embedders import DEFAULT, EMBEDDERS, get_embedder
-from app.config import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import InvalidState, NotFound
 from app.models import Batch, Collection, Vector, utcnow
 from app.models.status import RUNNING_BATCH
+from app.settings import get_settings
 from app.redis_client import get_redis, key
 from app.pagination import keyset_page
 
@@ -100,13 +100,12 @@ def delete_collection(namespace: str, collection_id: str) -> None:
         session.delete(row)
 
 
-def queue_for_batch(batch_id: str) -> str:
-    """The Celery queue of the embedder of the batch's collection (where its embed_object tasks go)."""
-    with session_scope() as session:
-        name = session.scalar(select(Collection.embedder).join(Batch, (Batch.namespace == Collection.namespace)
-                                                                 & (Batch.collection_id == Collection.collection_id))
-                              .where(Batch.id == batch_id))
-    return EMBEDDERS.get(name or DEFAULT, EMBEDDERS[DEFAULT]).queue
+def embed_queues(session, batch_ids) -> dict[str, str]:
+    """Per batch, the Celery queue of its collection's embedder: where its embed_object tasks go."""
+    rows = session.execute(select(Batch.id, Collection.embedder).outerjoin(
+        Collection, (Batch.namespace == Collection.namespace) & (Batch.collection_id == Collection.collection_id))
+        .where(Batch.id.in_(list(batch_ids)))).all()
+    return {batch_id: EMBEDDERS.get(name or DEFAULT, EMBEDDERS[DEFAULT]).queue for batch_id, name in rows}
 
 
 def record_vector_write(session, namespace: str, collection_id: str, embedder: str | None = None) -> None:

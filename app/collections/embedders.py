@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.config import get_settings
+from app.settings import WORK_QUEUE, get_settings
 from app.errors import ValidationFailed
 from app.extractors import embed_texts
 
 log = logging.getLogger(__name__)
 
 DEFAULT = "hashing-384"
-DEFAULT_QUEUE = "batchery"
+DEFAULT_QUEUE = WORK_QUEUE
 SEMANTIC_QUEUE = "batchery.semantic"
 SEMANTIC_BATCH_SIZE = 32  # chunks per forward pass: large enough to fill a core, small enough for any GPU
 
