@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 from sqlalchemy import delete, select  # noqa: E402
 
-from app import create_app, db  # noqa: E402
+from app import create_app, db, migrations  # noqa: E402
 from app.collections import catalog  # noqa: E402
 from app.models import Vector  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
@@ -113,6 +113,7 @@ def main() -> None:
     use_redis(fakeredis.FakeRedis(decode_responses=True))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        migrations.upgrade(url=url)
         app = create_app({"AUTH_DISABLED": True, "RATE_LIMIT_PER_MINUTE": 0, "BATCHERY_DATA_DIR": tmp,
                           "DATABASE_URL": url})
         client = app.test_client()
