@@ -1,15 +1,15 @@
 """Each collection names its embedder (issue 11): existing collections are hashing-384, as their vectors are.
 
-Revision ID: 0002_collection_embedder
-Revises: 0001_initial
+Revision ID: 0003_collection_embedder
+Revises: 0002_lexical_index
 Create Date: 2026-12-02 05:55:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_collection_embedder'
-down_revision = '0001_initial'
+revision = '0003_collection_embedder'
+down_revision = '0002_lexical_index'
 branch_labels = None
 depends_on = None
 
