@@ -28,8 +28,9 @@ def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None 
     }
     semantic = EMBEDDERS["minilm-l6"]
     if semantic.available:
-        children["semantic"] = [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO", "-Q",
-                                semantic.queue, "--concurrency", "1", "--hostname", f"batchery-semantic-{os.getpid()}@%h"]
+        children["semantic"] = [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
+                                "-Q", semantic.queue, "--concurrency", "1",
+                                "--hostname", f"batchery-semantic-{os.getpid()}@%h"]
     if flower:
         flower_port, basic_auth = flower
         children["flower"] = [python, "-m", "celery", "-A", "tasks", "flower", f"--port={flower_port}",

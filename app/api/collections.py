@@ -9,8 +9,8 @@ from app.collections import catalog, search
 from app.collections.export import export_lines
 from app.settings import get_settings
 from app.errors import PayloadTooLarge, ValidationFailed
-from schemas.collections import (CollectionCreateSchema, CollectionListSchema, CollectionSchema, ExampleSearchFormSchema,
-                                 SearchRequestSchema, SearchResultsSchema)
+from schemas.collections import (CollectionCreateSchema, CollectionListSchema, CollectionSchema,
+                                 ExampleSearchFormSchema, SearchRequestSchema, SearchResultsSchema)
 from schemas.common import PageArgsSchema
 
 blp = Blueprint("collections", __name__, url_prefix="/v1/collections",

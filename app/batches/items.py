@@ -135,7 +135,8 @@ def _vector_writer(claim: Claim, extraction: Extraction):
     } for chunk in extraction.chunks]
 
     def write(session):
-        record_vector_write(session, claim.namespace, claim.collection_id, claim.embedder)  # first: it locks the collection
+        # First: it locks the collection (and re-creates it with the claim's embedder if it was deleted).
+        record_vector_write(session, claim.namespace, claim.collection_id, claim.embedder)
         if not claim.force_overwrite and _content_known_in(session, claim):
             raise ContentAlreadyStored(claim.sha256)
         session.execute(delete(Vector).where(
