@@ -26,9 +26,9 @@ def test_cursor_round_trip_and_forgery():
 
 
 def test_settings_from_environment_and_overrides():
-    env = {"AUTH_DISABLED": "yes", "EMBEDDING_DIMENSIONS": "128", "BATCHERY_DATA_DIR": "/tmp/x"}
-    settings = load_settings({"EMBEDDING_DIMENSIONS": 64}, environ=env)
-    assert settings.AUTH_DISABLED is True and settings.EMBEDDING_DIMENSIONS == 64
+    env = {"AUTH_DISABLED": "yes", "MAX_BATCH_OBJECTS": "128", "BATCHERY_DATA_DIR": "/tmp/x"}
+    settings = load_settings({"MAX_BATCH_OBJECTS": 64}, environ=env)
+    assert settings.AUTH_DISABLED is True and settings.MAX_BATCH_OBJECTS == 64
     assert settings.database_url == "sqlite:////tmp/x/batchery.sqlite3"
     assert load_settings(environ={"DATABASE_URL": "postgresql+psycopg://u@h/db"}).database_url.startswith("postgresql")
 

@@ -11,7 +11,7 @@ from app.extractors import embed_texts
 from app.models import Vector
 from app.redis_client import get_redis, key, use_redis
 from app.collections import catalog, search, search_cache
-from app.batches.catalog import ensure_collection
+from app.collections.catalog import ensure_collection
 
 
 @pytest.fixture(autouse=True)
