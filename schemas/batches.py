@@ -27,6 +27,8 @@ class BatchCreateSchema(Schema):
     auto_submit = fields.Bool(load_default=False)
     submit_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc)
     bucket = fields.Str(load_default="default", validate=name_field)
+    embedder = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "Creates the collection with this embedder; 409 if it exists with another."})
 
     @validates_schema
     def _one_submission_time(self, data, **kwargs):
