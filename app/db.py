@@ -10,6 +10,7 @@ from app.migrations import SchemaOutOfDate, ensure_current
 from app.private_files import private_file
 from app.settings import get_settings
 
+log = logging.getLogger(__name__)
 _engine: Engine | None = None
 _ROWS_PER_INSERT = 1000
 _sessions: sessionmaker | None = None
