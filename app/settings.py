@@ -74,7 +74,6 @@ class Settings:
         """Where uploaded files are stored under generated names."""
         return Path(self.BATCHERY_DATA_DIR).resolve() / "objects"
 
-
     def celery_config(self) -> dict:
         """Celery's settings (lowercase names) built from these: celeryconfig.py and create_app both use this."""
         item_limit = self.ITEM_SOFT_TIME_LIMIT_SECONDS

@@ -1,9 +1,9 @@
 """Collections: what landed where, and search over it."""
 from flask import Response
 from flask.views import MethodView
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.collections import catalog, search
 from app.collections.export import export_lines
