@@ -42,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
     app.extensions["celery"] = celery_app
 
-    from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
+    from app.api import batch_events, batches, collections, limits, metrics, objects, ops, tasks, webhooks
     from app.api.auth import document_security
     from app.api.requests import reject_unknown_query_arguments
     from app.errors import register_error_handlers
@@ -50,7 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     reject_unknown_query_arguments()
     api = BatcheryApi(app)
     document_security(api)
-    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):
+    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp,
+                      limits.blp):
         api.register_blueprint(blueprint)
     from app.api import schedules
 

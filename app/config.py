@@ -26,6 +26,12 @@ class Settings:
     MAX_BATCH_BYTES: int = 5 * 1024 ** 3
     MAX_FILE_BYTES: int = 50 * 1024 * 1024
     MAX_MULTIPART_PARTS: int = 1000
+    MAX_METADATA_BYTES: int = 16 * 1024    # `metadata` of one object or batch, as compact UTF-8 JSON
+    # Per-item budgets of the extractors: one hostile file must not become millions of rows or gigabytes.
+    MAX_ITEM_CHARS: int = 10_000_000       # characters of text extracted from one file
+    MAX_ITEM_CHUNKS: int = 10_000          # chunks (vectors) of one file
+    MAX_IMAGE_PIXELS: int = 40_000_000     # decoded pixels of one image (JPEGs decode at a reduced scale)
+    WORKER_MAX_MEMORY_PER_CHILD_KB: int = 1_048_576  # a worker child above this resident size is replaced
     RATE_LIMIT_PER_MINUTE: int = 600       # per API key (per namespace with auth off); 0 turns it off
     RATE_LIMIT_BURST: int = 120            # requests a quiet key may send at once
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600

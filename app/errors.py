@@ -57,6 +57,10 @@ class RateLimited(BatcheryError):
     status, error_type = 429, "rate_limited"
 
 
+class ServiceUnavailable(BatcheryError):
+    status, error_type = 503, "service_unavailable"
+
+
 # Werkzeug's own errors (routing, body size, bad JSON) in the contract's vocabulary.
 _HTTP_TYPES = {
     400: "validation_error",

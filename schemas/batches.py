@@ -1,9 +1,7 @@
 """Batches: creation, submission, state change, and the Batch, results and errors representations."""
-from datetime import timezone
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import PageArgsSchema, name_field
+from schemas.common import PageArgsSchema, UtcDateTime, name_field
 
 BATCH_STATUSES = ["DRAFT", "QUEUED", "PROCESSING", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"]
 ITEM_STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "SKIPPED", "FAILED", "CANCELLED"]
@@ -26,7 +24,7 @@ class BatchCreateSchema(Schema):
     webhook_secret = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=8, max=128))
     metadata = fields.Dict(keys=fields.Str(), load_default=dict)
     auto_submit = fields.Bool(load_default=False)
-    submit_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc)
+    submit_at = UtcDateTime(load_default=None, allow_none=True)
     bucket = fields.Str(load_default="default", validate=name_field)
 
     @validates_schema

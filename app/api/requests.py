@@ -1,11 +1,10 @@
 """Reading request bodies: JSON or multipart form fields through a schema, and file parts as uploads."""
-import json
-
 from flask import request
 from marshmallow import Schema, ValidationError
 
 from app.errors import ValidationFailed
 from app.objects.catalog import Upload
+from app.untrusted_json import MalformedJson, parse_json
 
 
 def multipart_doc(required=("file",), **fields: str) -> dict:
@@ -38,13 +37,7 @@ def json_body(schema: Schema, optional: bool = False) -> dict:
         if optional:
             return load_with(schema, {})
         raise ValidationFailed("A JSON body is required.", {"fields": {"_schema": ["Missing body."]}})
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        error = ValidationFailed(f"Malformed JSON: {exc}")
-        error.status = 400
-        raise error from None
-    return load_with(schema, data)
+    return load_with(schema, parse_json(raw))
 
 
 def form_fields(schema: Schema, list_fields=(), json_fields=("metadata",)) -> dict:
@@ -70,9 +63,9 @@ def form_fields(schema: Schema, list_fields=(), json_fields=("metadata",)) -> di
 def _parse_json_field(name: str, value: str):
     """A form field that carries JSON."""
     try:
-        return json.loads(value)
-    except ValueError:
-        raise ValidationFailed(f"Form field '{name}' must be JSON.", {"fields": {name: ["Not valid JSON."]}}) from None
+        return parse_json(value, f"Form field '{name}'")
+    except MalformedJson as exc:
+        raise ValidationFailed(exc.message, {"fields": {name: [exc.message]}}) from None
 
 
 def uploaded_files() -> list[Upload]:
@@ -84,8 +77,20 @@ def uploaded_files() -> list[Upload]:
 
 
 def reject_unknown_query_arguments() -> None:
-    """Make flask-smorest hand query strings to schemas as-is, so unknown parameters are a 422 like unknown fields."""
+    """Make flask-smorest hand query strings to schemas as-is, so unknown parameters are a 422 like unknown fields,
+    and read JSON bodies with the same checks (depth, lone surrogates) as every other body."""
     from flask_smorest import Blueprint
 
     parser = Blueprint.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+    # The parser instance is bound by every @blp.arguments at import time, so it is adjusted, not replaced.
+    parser._raw_load_json = _webargs_json
+
+
+def _webargs_json(req):
+    """webargs' body loader: the JSON of a JSON request, else webargs' `missing`."""
+    from webargs import core
+
+    if not core.is_json(req.mimetype):
+        return core.missing
+    return parse_json(req.get_data(cache=True))

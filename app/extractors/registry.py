@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.extractors import audio, documents, images, pdf
 from app.extractors.base import (
+    Budget,
     Chunk,
     CorruptedFileError,
     Extraction,
@@ -95,8 +96,11 @@ PIPELINES: dict[str, Pipeline] = {
 }
 
 
-def extract(data: bytes, dimensions: int = 384) -> Extraction:
+def extract(data: bytes, dimensions: int = 384, budget: Budget | None = None) -> Extraction:
     """Decode, chunk and embed a file's bytes; raises FormatError or CorruptedFileError.
+
+    `budget` (default: from the settings) bounds the characters, chunks and image pixels one file may
+    produce; a file over it fails with BudgetExceeded (format_error) before the costly work.
 
     Sniffing is part of the "decode" stage. Any unexpected exception while
     decoding a known type is wrapped as CorruptedFileError; one in "chunk" or
@@ -107,6 +111,7 @@ def extract(data: bytes, dimensions: int = 384) -> Extraction:
     if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
         raise ValueError(f"dimensions must be a positive int, not {dimensions!r}")
     data = bytes(data)
+    budget = budget or Budget.from_settings()
     timer = StageTimer()
     media_type: str | None = None
     try:
@@ -115,9 +120,10 @@ def extract(data: bytes, dimensions: int = 384) -> Extraction:
             pipeline = PIPELINES.get(media_type)
             if pipeline is None:
                 raise FormatError(f"no extractor for {media_type}")
-            decoded = pipeline.decode(data, media_type)
+            decoded = pipeline.decode(data, media_type, budget)
         with timer.stage("chunk"):
             pieces = pipeline.chunk(decoded)
+            budget.check_chunks(len(pieces))
         with timer.stage("embed"):
             chunks = pipeline.embed(pieces, dimensions)
     except ExtractionError as exc:
