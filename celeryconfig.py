@@ -1,6 +1,8 @@
 """Celery configuration: data only. Broker and backend come from the environment."""
 import os
 
+from app.config import load_settings
+
 _redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 broker_url = os.environ.get("CELERY_BROKER_URL", _redis)
@@ -20,6 +22,8 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
+# A child that finished a task above this resident size (KiB) is replaced: one huge file cannot pin memory.
+worker_max_memory_per_child = load_settings().WORKER_MAX_MEMORY_PER_CHILD_KB or None
 task_track_started = True
 result_expires = 24 * 3600
 result_extended = True

@@ -20,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the WSGI app; `test_config` overrides settings read from the environment."""
     settings = configure(load_settings(test_config))
     app = Flask(__name__)
+    from app.api.requests import BoundedRequest
+
+    app.request_class = BoundedRequest
     app.config.update(
         API_TITLE="Batchery", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",

@@ -31,7 +31,7 @@ class Settings:
     MAX_ITEM_CHARS: int = 10_000_000       # characters of text extracted from one file
     MAX_ITEM_CHUNKS: int = 10_000          # chunks (vectors) of one file
     MAX_IMAGE_PIXELS: int = 40_000_000     # decoded pixels of one image (JPEGs decode at a reduced scale)
-    WORKER_MAX_MEMORY_PER_CHILD_KB: int = 1_048_576  # a worker child above this resident size is replaced
+    WORKER_MAX_MEMORY_PER_CHILD_KB: int = 524_288  # a worker child left above this resident size (KiB) is replaced
     RATE_LIMIT_PER_MINUTE: int = 600       # per API key (per namespace with auth off); 0 turns it off
     RATE_LIMIT_BURST: int = 120            # requests a quiet key may send at once
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600

@@ -1,10 +1,45 @@
 """Reading request bodies: JSON or multipart form fields through a schema, and file parts as uploads."""
-from flask import request
+from flask import Request, request
 from marshmallow import Schema, ValidationError
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
-from app.errors import ValidationFailed
+from app.errors import StreamedBodyTooLarge, ValidationFailed
 from app.objects.catalog import Upload
 from app.untrusted_json import MalformedJson, parse_json
+
+
+class StreamedBodyLimit(LimitedStream):
+    """A body of unknown length (chunked) read up to MAX_CONTENT_LENGTH: more after the limit is a 413.
+
+    Werkzeug's own stream stops reading at the limit and hands back the first MAX_CONTENT_LENGTH bytes as if
+    they were the whole body; one byte more is read to tell "exactly the limit" from "cut".
+    """
+
+    _ended = False
+
+    def readinto(self, b) -> int | None:  # type: ignore[override]
+        size = super().readinto(b)
+        if self.is_exhausted and not self._ended:
+            if self._stream.read(1):
+                raise StreamedBodyTooLarge()
+            self._ended = True
+        return size
+
+    def on_exhausted(self) -> None:
+        if not self._ended:
+            super().on_exhausted()
+
+
+class BoundedRequest(Request):
+    """Flask's request, with a chunked body over MAX_CONTENT_LENGTH refused instead of silently cut."""
+
+    @cached_property
+    def stream(self):
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and self.environ.get("wsgi.input_terminated"):
+            return StreamedBodyLimit(self.environ["wsgi.input"], limit, is_max=True)
+        return super().stream
 
 
 def multipart_doc(required=("file",), **fields: str) -> dict:

@@ -58,6 +58,7 @@ def decode_image(data: bytes, media_type: str, budget: Budget = DEFAULT_BUDGET) 
     budget.check_pixels(*image.size)
     try:
         image.load()
+        image = _shrink_before_converting(image)
         image = _to_rgb(image)
         image.thumbnail((ANALYSIS_SIZE, ANALYSIS_SIZE))
     except Image.DecompressionBombError as exc:
@@ -67,6 +68,14 @@ def decode_image(data: bytes, media_type: str, budget: Budget = DEFAULT_BUDGET) 
     except Exception as exc:
         raise CorruptedFileError(f"image body does not decode: {type(exc).__name__}: {exc}") from exc
     return np.asarray(image, dtype=np.uint8)
+
+
+def _shrink_before_converting(image):  # type: ignore[no-untyped-def]
+    """Box-reduce a big image in its own mode first, so colour conversion never copies it at full size."""
+    factor = min(image.size) // (2 * ANALYSIS_SIZE)
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image
+    return image.reduce(factor)
 
 
 def _to_rgb(image):  # type: ignore[no-untyped-def]

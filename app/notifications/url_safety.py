@@ -76,7 +76,7 @@ def _resolve(host: str, port: int, resolver) -> list[str]:
     return addresses
 
 
-def check_url(url: str, allow_private: bool | None = None, resolver=socket.getaddrinfo) -> None:
+def check_url(url: str, allow_private: bool | None = None, resolver=None) -> None:
     """Raise UnsafeUrl unless the URL is http(s) and every address its host resolves to is public."""
     if allow_private is None:
         allow_private = get_settings().WEBHOOK_ALLOW_PRIVATE
@@ -89,7 +89,7 @@ def check_url(url: str, allow_private: bool | None = None, resolver=socket.getad
         raise UnsafeUrl("only http and https URLs are allowed")
     if not parts.hostname:
         raise UnsafeUrl("the URL has no host")
-    for address in _resolve(parts.hostname, port, resolver):
+    for address in _resolve(parts.hostname, port, resolver or socket.getaddrinfo):
         kind = classify_address(address)
         if kind and not (allow_private and kind in ALLOWED_WHEN_PRIVATE):
             raise UnsafeUrl(f"the host {parts.hostname!r} resolves to a {kind} address ({address}), which is refused")
