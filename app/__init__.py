@@ -30,7 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, MAX_FORM_PARTS=settings.MAX_MULTIPART_PARTS,
         JSON_SORT_KEYS=False,
     )
-    app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
+    # Other upper-case test keys go to Flask as given; settings were typed above (the environment gives strings).
+    app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper() and not hasattr(settings, k)})
     app.extensions["batchery_settings"] = settings
 
     from app import db
