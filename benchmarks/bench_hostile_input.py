@@ -20,21 +20,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.extractors import extract, sniff_media_type  # noqa: E402
+from benchmarks.bench_extractors import _best  # noqa: E402
 
 OLD_LINK = re.compile(r"!?\[[^\]\n]+\]\([^)\s]+\)")
 PROSE = (b"Rivers shape the land. They carry sediment to the sea and build deltas over time. " * 800)[:65536]
 HOSTILE = {"[ x 64 KiB": b"[" * 65536, "[a]( x 16 Ki": b"[a](" * 16384, "![ x 32 Ki": b"![" * 32768,
            "{ x 64 KiB": b"{" * 65536, "65,535-digit number": b"[1" + b"1" * 65534, "** a x 21 Ki": b"**a" * 21845}
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    """Fastest of a few runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def png_peak_rss(width: int, height: int) -> str:
@@ -55,12 +46,12 @@ print(len(data) // 1024, before // 1024, resource.getrusage(resource.RUSAGE_SELF
 
 
 def main() -> None:
-    baseline = best_of(lambda: sniff_media_type(PROSE))
+    baseline = _best(lambda: sniff_media_type(PROSE), 3)
     print(f"sniff 64 KiB of prose (baseline): {baseline * 1000:.1f} ms")
     for name, data in HOSTILE.items():
-        took = best_of(lambda: sniff_media_type(data))
+        took = _best(lambda: sniff_media_type(data), 3)
         print(f"sniff {name:22s} {took * 1000:8.1f} ms  ratio vs prose {took / baseline:5.1f}x")
-    old_8, old_16 = (best_of(lambda n=n: OLD_LINK.search("[" * n), repeat=1) for n in (8192, 16384))
+    old_8, old_16 = (_best(lambda n=n: OLD_LINK.search("[" * n), 1) for n in (8192, 16384))
     print(f"old link pattern on '[' x 8 KiB: {old_8:.2f} s, x 16 KiB: {old_16:.2f} s (ratio {old_16 / old_8:.1f}x: "
           f"quadratic; 64 KiB extrapolates to ~{old_16 * 16:.0f} s)")
     reported = json.dumps({"k" * 100_000: [0] * 2000}).encode()

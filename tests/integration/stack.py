@@ -80,14 +80,14 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-class CeleryProcess:
-    """A real `celery -A tasks <command>` in its own process group, logging to a file; stop() leaves nothing behind."""
+class ServiceProcess:
+    """A real process in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path):
+    def __init__(self, command: list[str], env: dict, log_path: Path):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     def assert_running(self, what: str) -> None:
         """Fail with the log's tail when the process already exited."""
@@ -106,6 +106,13 @@ class CeleryProcess:
         self.log.close()
 
 
+class CeleryProcess(ServiceProcess):
+    """A real `celery -A tasks <command>`."""
+
+    def __init__(self, args: list[str], env: dict, log_path: Path):
+        super().__init__([sys.executable, "-m", "celery", "-A", "tasks", *args], env, log_path)
+
+
 class Worker(CeleryProcess):
     """A real `celery -A tasks worker` with the given environment."""
 
@@ -120,6 +127,31 @@ class Worker(CeleryProcess):
             self.assert_running("worker")
             return celery_app.control.ping(destination=[self.name], timeout=0.5)
         wait_for(answered, timeout, interval=0.2, message="the worker to answer ping")
+        return self
+
+
+class WebProcess(ServiceProcess):
+    """The real web process (gunicorn, as the Procfile runs it) on a free loopback port."""
+
+    def __init__(self, env: dict, log_path: Path, threads: int = 4):
+        from app.embedded import free_port
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+                          "--threads", str(threads), "--timeout", "60", "app:create_app()"], env, log_path)
+
+    def wait_ready(self, timeout: float = 60):
+        """Wait until /healthz answers."""
+        import requests
+
+        def up():
+            self.assert_running("gunicorn")
+            try:
+                return requests.get(f"{self.base}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:  # not listening yet, or still importing the app
+                return False
+        wait_for(up, timeout, interval=0.2, message="gunicorn to answer")
         return self
 
 

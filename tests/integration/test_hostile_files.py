@@ -2,18 +2,12 @@
 children above the memory ceiling are replaced, chunked bodies over the limit are refused (issue 12, items 3-5, 11)."""
 import io
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 
 import pytest
-import requests
 
-from app.embedded import free_port
 from app.queue import celery_app
-from tests.integration.stack import ROOT, wait_for
+from tests.integration.stack import WebProcess, wait_for
 from tests.integration.test_pipeline import all_results, watch_until_finished
 
 MAX_ITEM_CHUNKS = 40
@@ -78,29 +72,10 @@ def test_worker_children_above_the_memory_ceiling_are_replaced(stack):
 
 @pytest.fixture(scope="module")
 def gunicorn(stack):
-    """The real web process on a free loopback port, sharing the stack's database and Redis."""
-    port = free_port()
-    log = open(stack["data_dir"] / "gunicorn-hostile.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2",
-         "--timeout", "60", "app:create_app()"],
-        cwd=ROOT, env=stack["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def up():
-        if process.poll() is not None:
-            raise AssertionError((stack["data_dir"] / "gunicorn-hostile.log").read_text()[-3000:])
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-    wait_for(up, 60, interval=0.2, message="gunicorn to answer")
-    yield port
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+    """The real web process, sharing the stack's database and Redis; yields its port."""
+    web = WebProcess(stack["env"], stack["data_dir"] / "gunicorn-hostile.log", threads=2).wait_ready()
+    yield web.port
+    web.stop()
 
 
 def post_chunked(port: int, body: bytes, content_type: str) -> tuple[int, dict]:
