@@ -7,8 +7,9 @@ from app.errors import ValidationFailed
 # Deeper than any field of the contract needs, far below the parser's recursion limit, so nothing that
 # later walks the value (validation, storage, the error envelope) can hit Python's recursion limit.
 MAX_DEPTH = 64
-# Only a \uD800-\uDFFF escape can smuggle a surrogate in: raw UTF-8 cannot encode one. Linear to search.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# Bytes are decoded as strict UTF-8, which has no surrogates; then only a \uD800-\uDFFF escape (or a str
+# handed in with one) can bring one in. Linear to search.
+_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]|[\ud800-\udfff]")
 
 
 class MalformedJson(ValidationFailed):
@@ -40,6 +41,12 @@ def has_lone_surrogate(value) -> bool:
 
 def parse_json(raw: bytes | str, what: str = "The body"):
     """Parse untrusted JSON; MalformedJson (400) for bad syntax, encoding, depth or lone surrogates."""
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            # RFC 8259: JSON between systems is UTF-8. json.loads would also take UTF-16/32 and surrogate bytes.
+            raw = bytes(raw).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise MalformedJson(f"{what} is not UTF-8 text: {exc}") from None
     try:
         value = json.loads(raw)
     except RecursionError:
@@ -48,8 +55,7 @@ def parse_json(raw: bytes | str, what: str = "The body"):
         raise MalformedJson(f"{what} is not valid JSON: {exc}") from None
     if too_deep(value):
         raise MalformedJson(f"{what} nests deeper than {MAX_DEPTH} levels.", {"max_depth": MAX_DEPTH})
-    # Bodies can be large: the full check runs only when an escape that could hide a surrogate is there.
-    suspect = isinstance(raw, str) or _SURROGATE_ESCAPE.search(raw) is not None
-    if suspect and has_lone_surrogate(value):
+    # Bodies can be large: the full check runs only when something that could be a surrogate is there.
+    if _SURROGATE.search(raw) and has_lone_surrogate(value):
         raise MalformedJson(f"{what} holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text.")
     return value

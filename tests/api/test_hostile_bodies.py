@@ -73,6 +73,16 @@ def test_every_json_endpoint_answers_a_lone_surrogate_with_a_400(client, seeded)
             send(client, method, path, '{"x": "\\ud83d\\ude00"}').get_json()["error"]["message"]
 
 
+def test_surrogates_smuggled_as_bytes_are_refused_too(client):
+    """json.loads alone decodes UTF-8 surrogate bytes and UTF-16 bodies with 'surrogatepass'."""
+    for raw in ('{"collection_id": "c", "batch_name": "a\ud800"}'.encode("utf-8", "surrogatepass"),
+                '{"collection_id": "c", "batch_name": "a\ud800"}'.encode("utf-16-le", "surrogatepass")):
+        response = client.post("/v1/batches", data=raw, content_type="application/json")
+        assert_error(response, 400, "validation_error")
+    bom = b"\xef\xbb\xbf" + json.dumps({"collection_id": "c"}).encode()
+    assert client.post("/v1/batches", data=bom, content_type="application/json").status_code == 201
+
+
 def test_surrogates_in_names_secrets_and_metadata_write_nothing(client, seeded):
     before = client.get("/v1/batches").get_json()["batches"]
     for body in ({"collection_id": "c", "batch_name": "\ud800"},
