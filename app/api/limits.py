@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from app.api.auth import resolve_namespace
-from app.config import get_settings
+from app.settings import get_settings
 from schemas.limits import LimitsSchema
 
 blp = Blueprint("limits", __name__, url_prefix="/v1/limits", description="Size limits in force.")

@@ -91,7 +91,7 @@ class Budget:
     @classmethod
     def from_settings(cls, settings=None) -> "Budget":
         """The budget of MAX_ITEM_CHARS, MAX_ITEM_CHUNKS and MAX_IMAGE_PIXELS (the installed settings by default)."""
-        from app.config import get_settings
+        from app.settings import get_settings
 
         settings = settings or get_settings()
         return cls(settings.MAX_ITEM_CHARS, settings.MAX_ITEM_CHUNKS, settings.MAX_IMAGE_PIXELS)
@@ -115,7 +115,7 @@ class Budget:
 
 def _default_budget() -> Budget:
     """The budget of the settings' defaults, for callers that pass none."""
-    from app.config import Settings
+    from app.settings import Settings
 
     return Budget.from_settings(Settings())
 

@@ -208,7 +208,11 @@ def _segment(key: object) -> str:
 def _join(path: str, segment: str) -> str:
     """Extend a path, keeping only its last PATH_CHARS characters (the most specific part)."""
     full = path + segment
-    return full if len(full) <= PATH_CHARS else "…" + full[-(PATH_CHARS - 1) :]
+    if len(full) <= PATH_CHARS:
+        return full
+    tail = full[-(PATH_CHARS - 1) :]
+    starts = [i for i in (tail.find("["), tail.find(".")) if i >= 0]
+    return "…" + (tail[min(starts) :] if starts else tail)  # from a whole segment when there is one
 
 
 def _shown(value: object) -> str:

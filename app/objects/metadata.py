@@ -1,7 +1,7 @@
 """The free-form `metadata` of objects and batches: capped in size, since every listing returns it."""
 import json
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import PayloadTooLarge
 
 

@@ -5,7 +5,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import PayloadTooLarge
 
 _CHUNK = 1024 * 1024

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from app.config import configure, get_settings, with_overrides
+from app.settings import configure, get_settings
+from tests.overrides import with_overrides
 from app.extractors import Budget, BudgetExceeded, FormatError, extract, sniff_media_type
 from app.extractors.documents import KEY_CHARS, PATH_CHARS, decode_document
 from tests import fixture_files as ff
