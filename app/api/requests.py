@@ -1,6 +1,6 @@
 """Reading request bodies: JSON or multipart form fields through a schema, and file parts as uploads."""
 from flask import Request, request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, missing
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
@@ -65,14 +65,20 @@ def load_with(schema: Schema, data) -> dict:
         raise ValidationFailed("The request is not valid; see details.fields.", {"fields": exc.messages}) from None
 
 
-def json_body(schema: Schema, optional: bool = False) -> dict:
-    """The JSON body loaded through a schema; a body that is not JSON is a 400."""
+def read_json():
+    """The body parsed as JSON whatever its Content-Type, or webargs' `missing` when empty; malformed is a 400."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        if optional:
-            return load_with(schema, {})
+        return missing
+    return parse_json(raw)  # depth, lone surrogates and syntax: a 400
+
+
+def json_body(schema: Schema) -> dict:
+    """The JSON body of an endpoint that also takes multipart, loaded through a schema."""
+    data = read_json()
+    if data is missing:
         raise ValidationFailed("A JSON body is required.", {"fields": {"_schema": ["Missing body."]}})
-    return load_with(schema, parse_json(raw))
+    return load_with(schema, data)
 
 
 def form_fields(schema: Schema, list_fields=(), json_fields=("metadata",)) -> dict:
@@ -109,23 +115,3 @@ def uploaded_files() -> list[Upload]:
     if unexpected:
         raise ValidationFailed("Files must be sent as parts named 'file'.", {"fields": {n: ["Unknown file part."] for n in unexpected}})
     return [Upload(f.filename or "upload", f.stream) for f in request.files.getlist("file")]
-
-
-def reject_unknown_query_arguments() -> None:
-    """Make flask-smorest hand query strings to schemas as-is, so unknown parameters are a 422 like unknown fields,
-    and read JSON bodies with the same checks (depth, lone surrogates) as every other body."""
-    from flask_smorest import Blueprint
-
-    parser = Blueprint.ARGUMENTS_PARSER
-    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
-    # The parser instance is bound by every @blp.arguments at import time, so it is adjusted, not replaced.
-    parser._raw_load_json = _webargs_json
-
-
-def _webargs_json(req):
-    """webargs' body loader: the JSON of a JSON request, else webargs' `missing`."""
-    from webargs import core
-
-    if not core.is_json(req.mimetype):
-        return core.missing
-    return parse_json(req.get_data(cache=True))

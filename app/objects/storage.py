@@ -7,15 +7,14 @@ from pathlib import Path
 
 from app.settings import get_settings
 from app.errors import PayloadTooLarge
+from app.private_files import private_dir
 
 _CHUNK = 1024 * 1024
 
 
 def _root() -> Path:
     """The objects directory, created on first use."""
-    root = get_settings().objects_dir
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return private_dir(get_settings().objects_dir)
 
 
 def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
@@ -24,7 +23,7 @@ def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
     name = secrets.token_hex(16)
     relative = f"{name[:2]}/{name}"
     target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import redis
 
-from app.embedded import PrivateRedis, reachable
+from app.embedded import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_REDIS = os.environ.get("BATCHERY_TEST_REDIS", "redis://127.0.0.1:6379")
 POSTGRES_ADMIN = os.environ.get("BATCHERY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def reachable(url: str) -> bool:
+    """True when a Redis answers PING at the URL."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
@@ -80,19 +88,24 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-class ServiceProcess:
+class LoggedProcess:
     """A real process in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, command: list[str], env: dict, log_path: Path):
+    def __init__(self, argv: list[str], env: dict, log_path: Path):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
     def assert_running(self, what: str) -> None:
         """Fail with the log's tail when the process already exited."""
         if self.process.poll() is not None:
             raise AssertionError(f"{what} exited early:\n{self.log_path.read_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        """Everything the process logged so far."""
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
 
     def stop(self):
         """Warm shutdown, then kill the whole process group if it lingers."""
@@ -106,7 +119,7 @@ class ServiceProcess:
         self.log.close()
 
 
-class CeleryProcess(ServiceProcess):
+class CeleryProcess(LoggedProcess):
     """A real `celery -A tasks <command>`."""
 
     def __init__(self, args: list[str], env: dict, log_path: Path):
@@ -130,16 +143,16 @@ class Worker(CeleryProcess):
         return self
 
 
-class WebProcess(ServiceProcess):
-    """The real web process (gunicorn, as the Procfile runs it) on a free loopback port."""
+class WebProcess(LoggedProcess):
+    """The real web process as the Procfile runs it (gunicorn with app.serving), one worker on a free loopback port."""
 
-    def __init__(self, env: dict, log_path: Path, threads: int = 4):
+    def __init__(self, env: dict, log_path: Path):
         from app.embedded import free_port
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        super().__init__([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-                          "--threads", str(threads), "--timeout", "60", "app:create_app()"], env, log_path)
+        super().__init__([sys.executable, "-m", "gunicorn", "--config", "python:app.serving", "--bind",
+                          f"127.0.0.1:{self.port}", "--workers", "1", "app:create_app()"], env, log_path)
 
     def wait_ready(self, timeout: float = 60):
         """Wait until /healthz answers."""

@@ -73,7 +73,7 @@ def test_worker_children_above_the_memory_ceiling_are_replaced(stack):
 @pytest.fixture(scope="module")
 def gunicorn(stack):
     """The real web process, sharing the stack's database and Redis; yields its port."""
-    web = WebProcess(stack["env"], stack["data_dir"] / "gunicorn-hostile.log", threads=2).wait_ready()
+    web = WebProcess(stack["env"], stack["data_dir"] / "gunicorn-hostile.log").wait_ready()
     yield web.port
     web.stop()
 
