@@ -43,14 +43,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["celery"] = configure_celery(settings)
 
-    from app.api import batch_events, batches, collections, limits, metrics, objects, ops, tasks, webhooks
+    from app.api import (batch_events, batches, collections, embedders, limits, metrics, objects, ops, tasks,
+                         webhooks)
     from app.api.auth import document_security
     from app.errors import register_error_handlers
 
     api = BatcheryApi(app)
     document_security(api)
-    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp,
-                      limits.blp):
+    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, embedders.blp, batch_events.blp,
+                      webhooks.blp, limits.blp):
         api.register_blueprint(blueprint)
     from app.api import schedules
 

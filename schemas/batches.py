@@ -25,6 +25,8 @@ class BatchCreateSchema(Schema):
     auto_submit = fields.Bool(load_default=False)
     submit_at = UtcDateTime(load_default=None, allow_none=True)
     bucket = fields.Str(load_default="default", validate=name_field)
+    embedder = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "Creates the collection with this embedder; 409 if it exists with another."})
 
     @validates_schema
     def _one_submission_time(self, data, **kwargs):

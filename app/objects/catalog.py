@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
+from app.collections.content import release_content
 from app.objects import storage
 from app.settings import get_settings
 from app.db import on_rollback, session_scope
@@ -100,7 +101,7 @@ def list_objects(namespace: str, bucket: str | None = None, limit: int = 50, cur
 
 
 def delete_object(namespace: str, object_id: str) -> None:
-    """Delete an object and its file, unless a queued or running batch still needs it."""
+    """Delete an object, its file and its vectors (unless a live twin holds them), unless a running batch needs it."""
     with session_scope() as session:
         obj = load_object(session, namespace, object_id)
         in_use = session.scalar(select(exists().where(
@@ -109,5 +110,6 @@ def delete_object(namespace: str, object_id: str) -> None:
         if in_use:
             raise InvalidState(f"Object {object_id} is part of a batch that is queued or processing.")
         relative = obj.storage_path
+        release_content(session, obj)
         session.delete(obj)
     storage.delete(relative)

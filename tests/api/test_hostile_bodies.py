@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.helpers import assert_error, new_batch, text_objects
+from tests.helpers import assert_error, new_batch, text_objects
 
 
 @pytest.fixture
