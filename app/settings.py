@@ -30,6 +30,12 @@ class Settings:
     MAX_BATCH_BYTES: int = 5 * 1024 ** 3
     MAX_FILE_BYTES: int = 50 * 1024 * 1024
     MAX_MULTIPART_PARTS: int = 1000
+    MAX_METADATA_BYTES: int = 16 * 1024    # `metadata` of one object or batch, as compact UTF-8 JSON
+    # Per-item budgets of the extractors: one hostile file must not become millions of rows or gigabytes.
+    MAX_ITEM_CHARS: int = 10_000_000       # characters of text extracted from one file
+    MAX_ITEM_CHUNKS: int = 10_000          # chunks (vectors) of one file
+    MAX_IMAGE_PIXELS: int = 40_000_000     # decoded pixels of one image (JPEGs decode at a reduced scale)
+    WORKER_MAX_MEMORY_PER_CHILD_KB: int = 524_288  # a worker child left above this resident size (KiB) is replaced
     RATE_LIMIT_PER_MINUTE: int = 600       # per API key (per namespace with auth off); 0 turns it off
     RATE_LIMIT_BURST: int = 120            # requests a quiet key may send at once
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600
@@ -91,6 +97,8 @@ class Settings:
             "timezone": "UTC", "enable_utc": True,
             # At-least-once delivery: acknowledge after the work, and redeliver if the worker process dies.
             "task_acks_late": True, "task_reject_on_worker_lost": True, "worker_prefetch_multiplier": 1,
+            # A child that ended a task above this resident size (KiB) is replaced: one huge file cannot pin memory.
+            "worker_max_memory_per_child": self.WORKER_MAX_MEMORY_PER_CHILD_KB or None,
             "task_track_started": True, "result_expires": 24 * 3600, "result_extended": True,
             # Flower and `celery events` see every task with its name and arguments.
             "worker_send_task_events": True, "task_send_sent_event": True,

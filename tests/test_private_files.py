@@ -18,7 +18,7 @@ def settings_overrides(tmp_path, permissive_umask):
     url = f"sqlite:///{tmp_path / 'fresh' / 'db' / 'batchery.sqlite3'}"
     migrations.upgrade(url=url)
     return {"AUTH_DISABLED": True, "BATCHERY_DATA_DIR": str(tmp_path / "fresh" / "data"), "DATABASE_URL": url,
-            "REDIS_PREFIX": "test:"}
+            "REDIS_PREFIX": "test:", "CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"}
 
 
 @pytest.fixture

@@ -1,26 +1,19 @@
-"""The limits in force, so clients can split their work under them (GET /v1/limits)."""
-from marshmallow import Schema, fields
+"""The limits in force, so clients can split their work before they are refused."""
+from flask_smorest import Blueprint
 
 from app.api.auth import resolve_namespace
-from app.api.blueprint import Blueprint
 from app.settings import get_settings
+from schemas.limits import LimitsSchema
 
-blp = Blueprint("limits", __name__, url_prefix="/v1/limits", description="Limits a client must split its work under.")
+blp = Blueprint("limits", __name__, url_prefix="/v1/limits", description="Size limits in force.")
 blp.before_request(resolve_namespace)
-
-# Contract field → setting; a setting this deployment does not have yet answers null (no limit).
-FIELDS = {
-    "max_batch_objects": "MAX_BATCH_OBJECTS", "max_batch_bytes": "MAX_BATCH_BYTES",
-    "max_file_bytes": "MAX_FILE_BYTES", "max_content_length": "MAX_CONTENT_LENGTH",
-    "max_multipart_parts": "MAX_MULTIPART_PARTS", "max_metadata_bytes": "MAX_METADATA_BYTES",
-    "max_item_chunks": "MAX_ITEM_CHUNKS",
-}
 
 
 @blp.route("", methods=["GET"])
-@blp.response(200, Schema.from_dict({name: fields.Int(allow_none=True, required=True) for name in FIELDS},
-                                    name="Limits"))
+@blp.response(200, LimitsSchema)
 def get_limits():
-    """The request, file and batch limits in force."""
+    """The size limits in force: batch, file, body, multipart parts, metadata and per-item budgets."""
     settings = get_settings()
-    return {name: getattr(settings, setting, None) for name, setting in FIELDS.items()}
+    return {name.lower(): getattr(settings, name) for name in (
+        "MAX_BATCH_OBJECTS", "MAX_BATCH_BYTES", "MAX_FILE_BYTES", "MAX_CONTENT_LENGTH", "MAX_MULTIPART_PARTS",
+        "MAX_METADATA_BYTES", "MAX_ITEM_CHUNKS", "MAX_ITEM_CHARS", "MAX_IMAGE_PIXELS")}

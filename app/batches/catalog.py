@@ -9,6 +9,7 @@ from app.batches import limits
 from app.collections.catalog import ensure_collection
 from app.progress.view import describe_batch
 from app.objects.catalog import Upload, store_uploads
+from app.objects.metadata import check_metadata
 from app.pagination import keyset_page
 from app.progress.counters import read_counts
 
@@ -49,6 +50,7 @@ def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: lis
     """A new DRAFT batch with the named objects and the uploaded files (stored as objects first)."""
     object_ids, uploads = list(object_ids), list(uploads)
     limits.check_object_count(len(set(object_ids)) + len(uploads))
+    check_metadata(metadata)
     with session_scope() as session:
         objects = _objects_for(session, namespace, object_ids)
         objects += store_uploads(session, namespace, uploads, bucket=bucket)

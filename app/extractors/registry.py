@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.extractors import audio, documents, images, pdf
 from app.extractors.base import (
+    Budget,
     Chunk,
     CorruptedFileError,
     Extraction,
@@ -99,11 +100,14 @@ PIPELINES: dict[str, Pipeline] = {
 }
 
 
-def extract(data: bytes, dimensions: int = 384, text_embedder=None, embedder_name: str = "") -> Extraction:
+def extract(data: bytes, dimensions: int = 384, text_embedder=None, embedder_name: str = "",
+            budget: Budget | None = None) -> Extraction:
     """Decode, chunk and embed a file's bytes; raises FormatError or CorruptedFileError.
 
     `text_embedder` (texts → (n, dimensions) array) replaces the built-in text embedding; a
     collection with one embeds text only, so other media are a FormatError naming `embedder_name`.
+    `budget` (default: from the settings) bounds the characters, chunks and image pixels one file may
+    produce; a file over it fails with BudgetExceeded (format_error) before the costly work.
 
     Sniffing is part of the "decode" stage. Any unexpected exception while
     decoding a known type is wrapped as CorruptedFileError; one in "chunk" or
@@ -114,6 +118,7 @@ def extract(data: bytes, dimensions: int = 384, text_embedder=None, embedder_nam
     if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
         raise ValueError(f"dimensions must be a positive int, not {dimensions!r}")
     data = bytes(data)
+    budget = budget or Budget.from_settings()
     timer = StageTimer()
     media_type: str | None = None
     try:
@@ -124,9 +129,10 @@ def extract(data: bytes, dimensions: int = 384, text_embedder=None, embedder_nam
                 raise FormatError(f"no extractor for {media_type}")
             if text_embedder is not None and pipeline.modality != "text":
                 raise FormatError(f"the collection's embedder {embedder_name} embeds text only, not {media_type}")
-            decoded = pipeline.decode(data, media_type)
+            decoded = pipeline.decode(data, media_type, budget)
         with timer.stage("chunk"):
             pieces = pipeline.chunk(decoded)
+            budget.check_chunks(len(pieces))
         with timer.stage("embed"):
             if text_embedder is None:
                 chunks = pipeline.embed(pieces, dimensions)

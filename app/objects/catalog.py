@@ -11,6 +11,7 @@ from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type
 from app.models import Batch, BatchItem, StoredObject
 from app.models.status import RUNNING_BATCH
+from app.objects.metadata import check_metadata
 from app.pagination import keyset_page
 
 _SNIFF_BYTES = 64 * 1024
@@ -69,6 +70,7 @@ def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = 
 def create_objects(namespace: str, uploads: list[Upload], bucket: str = "default",
                    metadata: dict | None = None, max_file_bytes: int | None = None) -> list[dict]:
     """Store uploads as new objects in one transaction."""
+    check_metadata(metadata)
     with session_scope() as session:
         objects = store_uploads(session, namespace, uploads, bucket, metadata, max_file_bytes)
         return [describe_object(o) for o in objects]

@@ -1,5 +1,6 @@
 """Every size limit at its edge and just over: 413 in the contract's shape, and nothing of a refused request stored."""
 import io
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -142,4 +143,69 @@ def test_default_limit_is_10000_objects_per_batch(make_client):
     error = assert_error(client.post("/v1/batches", json={"collection_id": "c", "object_ids": ids}), 413,
                          "batch_too_large")
     assert error["details"]["actual"] == 10_001
+    assert stored() == before
+
+
+def test_limits_endpoint_lists_every_limit_in_force(make_client):
+    client = make_client(MAX_BATCH_OBJECTS=7, MAX_METADATA_BYTES=99, MAX_ITEM_CHUNKS=12)
+    limits = client.get("/v1/limits").get_json()
+    settings = get_settings()
+    for name in ("max_batch_objects", "max_batch_bytes", "max_file_bytes", "max_content_length",
+                 "max_multipart_parts", "max_metadata_bytes", "max_item_chunks", "max_item_chars", "max_image_pixels"):
+        assert limits[name] == getattr(settings, name.upper()), name
+    assert (limits["max_batch_objects"], limits["max_metadata_bytes"], limits["max_item_chunks"]) == (7, 99, 12)
+
+
+def _metadata_of_size(size: int) -> dict:
+    """Metadata whose compact JSON is exactly `size` bytes ({"k":"…"} is 8 bytes around the value)."""
+    return {"k": "é" * ((size - 8) // 2) + "x" * ((size - 8) % 2)}
+
+
+def test_metadata_edge_and_over_for_objects_and_batches(make_client):
+    client = make_client(MAX_METADATA_BYTES=200)
+    at_limit, over = _metadata_of_size(200), _metadata_of_size(201)
+    assert client.post("/v1/objects", json={"text": "a", "metadata": at_limit}).status_code == 201
+    assert client.post("/v1/batches", json={"collection_id": "c", "metadata": at_limit}).status_code == 201
+    assert post_files(client, "/v1/objects", files(3), metadata=json.dumps(at_limit)).status_code == 201
+    before = stored()
+    for response in (client.post("/v1/objects", json={"text": "b", "metadata": over}),
+                     post_files(client, "/v1/objects", files(3), metadata=json.dumps(over)),
+                     client.post("/v1/batches", json={"collection_id": "c", "metadata": over}),
+                     post_files(client, "/v1/batches", files(3), collection_id="c", metadata=json.dumps(over))):
+        error = assert_error(response, 413, "payload_too_large")
+        assert error["details"] == {"setting": "MAX_METADATA_BYTES", "limit": 200, "actual": 201}
+    assert stored() == before
+
+
+def test_default_metadata_limit_refuses_the_10_mb_metadata_of_the_report(make_client):
+    client = make_client()
+    error = assert_error(client.post("/v1/objects", json={"text": "a", "metadata": {"k": "x" * 10_000_000}}), 413,
+                         "payload_too_large")
+    assert error["details"]["limit"] == 16 * 1024
+
+
+def chunked(client, path, body: bytes, content_type: str):
+    """POST a body without Content-Length, as a chunked request reaches the app from gunicorn."""
+    return client.post(path, input_stream=io.BytesIO(body), content_type=content_type,
+                       environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+
+
+def test_a_chunked_body_over_the_limit_is_refused_naming_max_content_length(make_client):
+    client = make_client(MAX_CONTENT_LENGTH=4096)
+    envelope = len(b'{"text": ""}')
+    at_limit = chunked(client, "/v1/objects", b'{"text": "%s"}' % (b"x" * (4096 - envelope)), "application/json")
+    assert at_limit.status_code == 201, at_limit.get_json()
+    before = stored()
+    # A JSON body used to be cut at the limit and read as if it were complete.
+    for extra in (1, 10_000):
+        error = assert_error(chunked(client, "/v1/objects", b'{"text": "%s"}' % (b"x" * (4096 - envelope + extra)),
+                                     "application/json"), 413, "payload_too_large")
+        assert error["details"] == {"setting": "MAX_CONTENT_LENGTH", "limit": 4096}
+        assert "MAX_CONTENT_LENGTH" in error["message"]
+    boundary = "b0undary"
+    multipart = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'.encode()
+                 + b"y" * 6000 + f"\r\n--{boundary}--\r\n".encode())
+    error = assert_error(chunked(client, "/v1/objects", multipart, f"multipart/form-data; boundary={boundary}"),
+                         413, "payload_too_large")
+    assert error["details"]["setting"] == "MAX_CONTENT_LENGTH" and "MAX_CONTENT_LENGTH" in error["message"]
     assert stored() == before

@@ -1,4 +1,4 @@
-"""GET /v1/batches/{id}/results.jsonl (streamed NDJSON) and GET /v1/limits."""
+"""GET /v1/batches/{id}/results.jsonl: streamed NDJSON in keyset pages."""
 import json
 
 from app.batches import results
@@ -31,10 +31,3 @@ def test_results_jsonl_pages_cover_the_batch_exactly_once(client, dispatched):
 
 def test_results_jsonl_of_an_unknown_batch_is_the_404_envelope(client):
     assert_error(client.get("/v1/batches/bat_missing/results.jsonl"), 404, "not_found")
-
-
-def test_limits_say_what_a_client_must_split_under(client):
-    body = client.get("/v1/limits").get_json()
-    assert {"max_batch_objects", "max_batch_bytes", "max_file_bytes", "max_content_length", "max_multipart_parts",
-            "max_metadata_bytes", "max_item_chunks"} == set(body)
-    assert body["max_batch_objects"] == 10_000 and body["max_multipart_parts"] == 1000

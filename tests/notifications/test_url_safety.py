@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from app.notifications.url_safety import UnsafeUrl, check_url, classify_address
+from app.notifications.url_safety import ResolutionUnavailable, UnsafeUrl, check_url, classify_address
 
 
 @pytest.mark.parametrize("address, kind", [
@@ -79,3 +79,40 @@ def test_the_setting_is_the_default(app):
         check_url("http://127.0.0.1/")
     with_overrides(WEBHOOK_ALLOW_PRIVATE=True)
     check_url("http://127.0.0.1/")
+
+
+@pytest.mark.parametrize("address, kind", [
+    ("2002:7f00:1::1", "loopback"),                       # 6to4 wrapping 127.0.0.1
+    ("2002:a9fe:a9fe::1", "metadata"),                    # 6to4 wrapping 169.254.169.254
+    ("2002:0a00:0001::", "private"),                      # 6to4 wrapping 10.0.0.1
+    ("64:ff9b::7f00:1", "loopback"),                      # NAT64 (RFC 6052) of 127.0.0.1
+    ("64:ff9b::a9fe:a9fe", "metadata"),
+    ("64:ff9b:1::c0a8:101", "private"),                   # local-use NAT64 (RFC 8215) of 192.168.1.1
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1 (stored inverted)
+    ("::ffff:10.0.0.1", "private"),                       # IPv4-mapped
+    ("2002:808:808::1", None), ("64:ff9b::808:808", None),  # embedding a public address: judged public
+])
+def test_addresses_embedding_ipv4_are_judged_by_the_embedded_address(address, kind):
+    assert classify_address(address) == kind
+
+
+def test_6to4_urls_wrapping_loopback_or_metadata_are_refused():
+    assert "loopback" in refused("http://[2002:7f00:1::1]/")
+    assert "metadata" in refused("http://[2002:a9fe:a9fe::1]/")
+    # Even with private targets allowed (development), the metadata service stays refused.
+    assert "metadata" in refused("http://[64:ff9b::a9fe:a9fe]/", allow_private=True)
+
+
+def _failing(errno):
+    """A getaddrinfo stand-in that fails with this EAI_* code."""
+    def resolve(host, port, family, kind):
+        raise socket.gaierror(errno, "resolution failed")
+    return resolve
+
+
+def test_a_temporary_dns_failure_is_told_apart_from_a_missing_host():
+    with pytest.raises(ResolutionUnavailable):
+        check_url("https://hooks.example.com/in", resolver=_failing(socket.EAI_AGAIN))
+    with pytest.raises(UnsafeUrl) as missing:
+        check_url("https://hooks.example.com/in", resolver=_failing(socket.EAI_NONAME))
+    assert not isinstance(missing.value, ResolutionUnavailable)

@@ -118,3 +118,36 @@ def test_backoff_doubles_with_jitter_and_is_capped(app):
         delays = [backoff_seconds(attempt) for _ in range(200)]
         assert all(0 <= d <= full for d in delays) and max(delays) - min(delays) > full / 10
     assert backoff_seconds(40) <= 1800
+
+
+def test_a_temporary_dns_failure_is_retried_not_failed_for_good(client, receiver, enqueued_deliveries, monkeypatch):
+    import socket
+
+    url = receiver.url("/own").replace("127.0.0.1", "localhost")
+    event_id, _ = submitted_event(client, url)
+    real, failures = socket.getaddrinfo, []
+
+    def flaky(host, *args, **kwargs):
+        if host == "localhost" and not failures:
+            failures.append(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", flaky)
+    assert attempt_delivery(event_id, "batch", 1) == "retrying"
+    assert attempt_delivery(event_id, "batch", 2) == "delivered"
+    (_, _, code, outcome, error), delivered = attempts(event_id)
+    assert (code, outcome) == (None, "retrying") and "resolution" in error
+    assert delivered[3] == "delivered" and len(receiver.received("/own")) == 1
+
+
+def test_a_temporary_dns_failure_at_registration_asks_for_a_retry(client, monkeypatch):
+    import socket
+
+    def unavailable(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unavailable)
+    response = client.post("/v1/webhooks", json={"url": "https://hooks.example.com/in", "events": ["batch.completed"]})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"]["type"] == "service_unavailable"

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from app.collections import embedders
 from app.db import session_scope
 from app.models import Vector
-from tests.api.helpers import assert_error, new_batch
-from tests.api.test_collections_api import DOCS, run_batch, search, uploaded, vector_count
+from tests.helpers import assert_error, new_batch
+from tests.collections.test_collections_api import DOCS, run_batch, search, uploaded, vector_count
 from tests.fixture_files import make_pdf, make_png
 
 

@@ -4,7 +4,7 @@ import pytest
 from app.collections import lexical, search, search_cache
 from app.db import session_scope
 from tests.overrides import with_overrides
-from tests.unit.test_search_cache import write
+from tests.collections.test_search_cache import write
 
 TEXTS = [f"note {i} on topic {i % 7} with common words" for i in range(60)] + [
     "the lighthouse keeper trimmed the wick at dusk", "sourdough needs a lively starter and a hot oven"]
