@@ -27,6 +27,11 @@ def processed(counts: dict) -> int:
     return sum(counts.get(FIELDS[status], 0) for status in FINISHED_ITEM)
 
 
+def worked(counts: dict) -> int:
+    """Items a worker finished (succeeded, skipped or failed): the rate's work; cancelled items were never worked on."""
+    return processed(counts) - counts.get("cancelled", 0)
+
+
 def count_items_in_db(session, batch_id: str) -> dict:
     """Authoritative counters from the items table."""
     rows = session.execute(
@@ -68,7 +73,8 @@ def count_transition(batch_id: str, old: str, new: str, now: float | None = None
     if new in FIELDS:
         pipe.hincrby(name, FIELDS[new], 1)
     if new in FINISHED_ITEM and old not in FINISHED_ITEM:
-        rate.record_finish(pipe, batch_id, now)
+        if new != ItemStatus.CANCELLED:  # the rate counts work done; a cancelled item was never worked on
+            rate.record_finish(pipe, batch_id, now)
         record_item_outcome(pipe, new)
     pipe.hset(name, "last_progress_at", now)
     pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
