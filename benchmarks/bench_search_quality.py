@@ -50,14 +50,10 @@ CORPUS_CACHE = Path(tempfile.gettempdir()) / "batchery-search-corpus-v1.json"
 
 
 def embedder(name: str):
-    """(embed many texts, dimensions) for an embedder name; only hashing-384 is built in."""
-    if name == "hashing-384":
-        return (lambda texts: embed_texts(texts, 384)), 384
-    try:  # optional embedders come from the collections' embedder registry once it exists
-        from app.collections import embedders
-    except ImportError:
-        sys.exit(f"embedder {name!r} is not available here (only hashing-384)")
-    chosen = embedders.get(name)
+    """(embed many texts, dimensions) of a registered embedder (app.collections.embedders)."""
+    from app.collections.embedders import get_embedder
+
+    chosen = get_embedder(name)  # a name this deployment has not installed is refused here
     return chosen.embed_texts, chosen.dimensions
 
 
@@ -70,11 +66,11 @@ def corpus() -> dict[str, str]:
     return docs
 
 
-def store(docs: dict[str, str], embed, dimensions: int, batch: int = 2000) -> tuple[list[tuple[str, str]], float]:
+def store(docs: dict[str, str], embed, dimensions: int, batch: int = 2000, embedder_name: str = "hashing-384") -> tuple[list[tuple[str, str]], float]:
     """Chunk, embed and insert every document; returns ([(document, chunk)], seconds spent inserting)."""
     chunks = [(name, piece) for name, body in docs.items() for piece in chunk_text(body)]
     with db.session_scope() as session:
-        ensure_collection(session, NAMESPACE, COLLECTION)
+        ensure_collection(session, NAMESPACE, COLLECTION, embedder_name)  # queries use the same embedder
     inserting = 0.0
     for start in range(0, len(chunks), batch):
         part = chunks[start:start + batch]
@@ -227,7 +223,7 @@ def main() -> None:
         migrations.upgrade()
         docs = corpus()
         began = time.perf_counter()
-        chunks, _ = store(docs, embed, dimensions)
+        chunks, _ = store(docs, embed, dimensions, embedder_name=args.embedder)
         print(f"corpus: {len(docs):,} documents ({', '.join(f'{n} {k}' for k, n in _kinds(docs).items())}), "
               f"{len(chunks):,} chunks, {sum(map(len, docs.values())) / 2**20:.1f} MiB; "
               f"embedder {args.embedder}; stored in {time.perf_counter() - began:.1f} s")
