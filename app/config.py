@@ -21,6 +21,10 @@ class Settings:
     MAX_CONTENT_LENGTH: int = 100 * 1024 * 1024
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
+    # Small files travel in packs (one task, one claim and one store transaction for many files).
+    PACK_MAX_ITEMS: int = 50
+    PACK_MAX_BYTES: int = 1024 * 1024
+    PACK_MAX_FILE_BYTES: int = 256 * 1024   # larger files (and PDFs, audio) keep a task of their own
     STALL_SECONDS: int = 300
     MAX_BATCH_OBJECTS: int = 10_000
     MAX_BATCH_BYTES: int = 5 * 1024 ** 3
@@ -44,8 +48,8 @@ class Settings:
     # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
-    REAPER_INTERVAL_SECONDS: int = 60
-    ITEM_LEASE_SECONDS: int = 600             # silence after which work is presumed lost (> item time limit)
+    REAPER_INTERVAL_SECONDS: int = 30
+    ITEM_LEASE_SECONDS: int = 60              # silence after which work is presumed lost (running items renew it)
     CLEANUP_INTERVAL_SECONDS: int = 3600
     DRAFT_TTL_SECONDS: int = 7 * 24 * 3600    # an untouched, unscheduled DRAFT batch is deleted after this
     ORPHAN_FILE_GRACE_SECONDS: int = 3600     # a stored file no object references is deleted after this

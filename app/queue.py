@@ -23,6 +23,16 @@ def _prepare_database(**_):
     db.dispose_engine()
 
 
+@signals.after_setup_logger.connect
+def _per_task_lines_at_debug(loglevel=None, **_):
+    """Celery's per-task 'received'/'succeeded' lines show only at DEBUG: INFO keeps one line per batch."""
+    import logging
+
+    if loglevel is None or loglevel > logging.DEBUG:
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def point_celery_at(broker_url: str | None = None, result_backend: str | None = None) -> None:
     """Re-point the app at another broker/backend (tests, embedded stack), dropping cached pools."""
     if broker_url:

@@ -128,6 +128,17 @@ def final_status(counts: dict) -> str | None:
     return BatchStatus.COMPLETED
 
 
+def finalize_if_settled(batch_id: str, namespace: str | None = None) -> bool:
+    """Finalize a running batch that has no open item left; true when this call finished it."""
+    with session_scope() as session:
+        open_left = session.scalar(select(BatchItem.id).where(
+            BatchItem.batch_id == batch_id, BatchItem.status.in_(list(OPEN_ITEM))).limit(1))
+        status = session.scalar(select(Batch.status).where(Batch.id == batch_id))
+    if open_left is not None or status not in RUNNING_BATCH:
+        return False
+    return finalize_batch(batch_id, namespace).changed
+
+
 @dataclass(frozen=True)
 class Finalization:
     """The batch's status after finalize, and whether this call is the one that finished it."""

@@ -15,7 +15,7 @@ from app.db import session_scope
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
-from app.batches import items, lifecycle
+from app.batches import claims, lifecycle
 from app.progress.counters import count_items_in_db, store_counts
 from app.progress.task_status import write_task_status
 
@@ -54,7 +54,7 @@ def quarantine_dead_items(cutoff) -> list[int]:
         ids = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
             Batch.status.in_(list(RUNNING_BATCH)), BatchItem.status == ItemStatus.PROCESSING,
             BatchItem.updated_at < cutoff, BatchItem.attempts >= get_settings().ITEM_MAX_ATTEMPTS)).all()
-    return [item_id for item_id in ids if items.quarantine_item(item_id, stale_before=cutoff) == ItemStatus.FAILED]
+    return [item_id for item_id in ids if claims.quarantine_item(item_id, stale_before=cutoff) == ItemStatus.FAILED]
 
 
 def _lost_item_ids(session, cutoff) -> list[int]:

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from app.embedded import free_port
+from app.queue import celery_app
 from tests.integration.stack import CeleryProcess, wait_for
 from tests.integration.test_pipeline import upload_texts, watch_until_finished
 
@@ -46,6 +47,8 @@ class Flower(CeleryProcess):
 def flower(stack):
     """Flower watching the stack's broker."""
     process = Flower(stack["env"], stack["data_dir"] / "flower.log").wait_ready()
+    # Workers send task events only when asked (celeryconfig); Flower asks every few seconds, this asks now.
+    celery_app.control.enable_events(destination=[stack["worker"].name])
     yield process
     process.stop()
 
