@@ -4,7 +4,8 @@ import logging
 from app.queue import celery_app
 from app.maintenance import cleanup, reaper
 from app.scheduling import runs, submit_at
-from tasks.batch import dispatch, embed_object
+from app.progress.metrics import queue_depth
+from tasks.batch import dispatch, send_alone
 from tasks.webhooks import announce
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,13 @@ def submit_scheduled_batches() -> int:
 @celery_app.task(name="batchery.reap", ignore_result=True)
 def reap() -> dict:
     """Reconcile from the database: re-send lost dispatches and items, quarantine, finalize, rebuild Redis."""
-    found = reaper.reconcile()
+    depth = queue_depth(celery_app.conf.broker_url, celery_app.conf.task_default_queue)
+    found = reaper.reconcile(queue_empty=depth == 0)   # NaN (not Redis, unreachable) is not empty
     for batch_id, task_id in found.batches:
         dispatch(batch_id, task_id)
     for batch_id, item_id, namespace in found.items:
-        # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
-        embed_object.apply_async((batch_id, item_id, namespace), ignore_result=True)
+        # Outside the chord on purpose: the last of them to finish (or the reaper) finalizes the batch.
+        send_alone(batch_id, [item_id], namespace)
     for batch_id in found.finalized:
         announce(batch_id)   # the final events a chord callback would have announced
     return found.summary()
