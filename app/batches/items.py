@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.objects import storage
@@ -165,17 +165,32 @@ def _write_vectors(session, outcomes: list[Outcome]) -> None:
         session.execute(Vector.__table__.insert(), rows[start:start + _ROWS_PER_INSERT])
 
 
-def _finish(session, outcome: Outcome, store_started: float) -> bool:
-    """PROCESSING → the outcome's status with its values; true when this call made the move."""
-    values = dict(outcome.values)
-    if outcome.history is not None and outcome.claim.record_history:
-        history = outcome.history + ([_stage("store", store_started, "ok")]
-                                     if outcome.status == ItemStatus.SUCCEEDED else [])
-        values["processing_history"] = [{"attempt": outcome.claim.attempt, **stage} for stage in history]
-    now = utcnow()
-    return session.execute(
-        update(BatchItem).where(BatchItem.id == outcome.claim.item_id, BatchItem.status == ItemStatus.PROCESSING)
-        .values(status=outcome.status, finished_at=now, updated_at=now, **values)).rowcount == 1
+def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[Outcome]:
+    """PROCESSING → each outcome's status with its values; returns the outcomes whose item this call moved.
+
+    The items still PROCESSING are read under a row lock (the transaction already holds SQLite's write
+    lock), then moved by one executemany UPDATE per kind of outcome (their columns differ).
+    """
+    if not outcomes:
+        return []
+    items = BatchItem.__table__
+    open_ids = set(session.scalars(select(BatchItem.id).where(
+        BatchItem.id.in_([o.claim.item_id for o in outcomes]), BatchItem.status == ItemStatus.PROCESSING)
+        .with_for_update()))
+    moved = [o for o in outcomes if o.claim.item_id in open_ids]
+    now, groups = utcnow(), {}
+    for outcome in moved:
+        values = {"_id": outcome.claim.item_id, "status": outcome.status, **outcome.values}
+        if outcome.history is not None and outcome.claim.record_history:
+            history = outcome.history + ([_stage("store", store_started, "ok")]
+                                         if outcome.status == ItemStatus.SUCCEEDED else [])
+            values["processing_history"] = [{"attempt": outcome.claim.attempt, **stage} for stage in history]
+        groups.setdefault(tuple(sorted(values)), []).append(values)
+    for names, rows in groups.items():
+        columns = {name: bindparam(name) for name in names if name != "_id"}
+        session.execute(update(items).where(items.c.id == bindparam("_id"), items.c.status == ItemStatus.PROCESSING)
+                        .values(finished_at=now, updated_at=now, **columns), rows)
+    return moved
 
 
 def _store(outcomes: list[Outcome]) -> tuple[dict[int, str], list[Outcome]]:
@@ -186,7 +201,7 @@ def _store(outcomes: list[Outcome]) -> tuple[dict[int, str], list[Outcome]]:
             first = outcomes[0].claim
             record_vector_write(session, first.namespace, first.collection_id)  # first: it locks the collection
             outcomes = _settle_duplicates(session, outcomes)
-        moved = [o for o in outcomes if _finish(session, o, started)]
+        moved = _finish_all(session, outcomes, started)
         _write_vectors(session, moved)
         lost = [o.claim.item_id for o in outcomes if o not in moved]
         # Another delivery finished these first: keep its result, report it.

@@ -11,10 +11,17 @@ from app.errors import PayloadTooLarge
 _CHUNK = 1024 * 1024
 
 
+_roots: dict[str, Path] = {}
+
+
 def _root() -> Path:
-    """The objects directory, created on first use."""
-    root = get_settings().objects_dir
-    root.mkdir(parents=True, exist_ok=True)
+    """The objects directory, created on first use (resolved once per data directory: it is on every read)."""
+    data_dir = get_settings().BATCHERY_DATA_DIR
+    root = _roots.get(data_dir)
+    if root is None:
+        root = get_settings().objects_dir
+        root.mkdir(parents=True, exist_ok=True)
+        _roots[data_dir] = root
     return root
 
 

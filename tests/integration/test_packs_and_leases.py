@@ -79,18 +79,27 @@ def test_a_duplicate_delivery_of_a_pack_through_the_worker_changes_nothing(lstac
 
 
 def test_a_live_slow_item_keeps_its_lease(database_url, redis_db, tmp_path_factory):
-    overrides = {"ITEM_LEASE_SECONDS": "2", "REAPER_INTERVAL_SECONDS": "1"}
+    overrides = {"ITEM_LEASE_SECONDS": "2", "REAPER_INTERVAL_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
     with beat_stack(database_url, redis_db, tmp_path_factory.mktemp("data"), overrides, worker_args=FAULTS) as stack:
-        client = stack["client"]
-        ids = upload_named(client, {"slow-7000-a.txt": b"a slow but healthy file"})
+        client, beat_log = stack["client"], stack["beats"][0].log_path
+        wait_for(lambda: "batchery.reap" in beat_log.read_text(), 60, interval=0.2, message="the reaper to tick")
+        ids = upload_named(client, {"slow-9000-a.txt": b"a slow but healthy file"})
         batch = client.post("/v1/batches", json={"collection_id": "slow", "object_ids": ids,
                                                  "auto_submit": True}).get_json()
+
+        def renewed():   # the heartbeat moved the lease well past the claim while the file is still working
+            with session_scope() as session:
+                row = session.execute(select(BatchItem.status, BatchItem.started_at, BatchItem.updated_at)
+                                      .where(BatchItem.batch_id == batch["batch_id"])).one()
+            assert row.status in ("PENDING", "PROCESSING"), row
+            return row.started_at and (row.updated_at - row.started_at).total_seconds() > 4
+        wait_for(renewed, 60, interval=0.1, message="the lease to be renewed")
+        reaps = beat_log.read_text().count("batchery.reap")
         final, _ = watch_until_finished(client, batch["batch_id"], timeout=120)
         assert final["status"] == "COMPLETED"
-        # 7 s of work under a 2 s lease: the heartbeat kept it, so it ran once and the reaper never re-sent it.
-        assert item_rows(batch["batch_id"]) == {"slow-7000-a.txt": ("SUCCEEDED", 1)}
-        beat_log = stack["beats"][0].log_path
-    assert "batchery.reap" in beat_log.read_text()   # the reaper did tick all along (read once beat stopped)
+        # 9 s of work under a 2 s lease with the reaper ticking every second: it ran once, never re-sent.
+        assert beat_log.read_text().count("batchery.reap") > reaps
+        assert item_rows(batch["batch_id"]) == {"slow-9000-a.txt": ("SUCCEEDED", 1)}
 
 
 def test_a_killed_worker_s_items_finish_within_two_minutes_of_its_restart(lstack):
