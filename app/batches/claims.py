@@ -50,14 +50,6 @@ class Refused:
     reason: Refusal
     status: str | None = None
 
-    def __eq__(self, other):
-        """Compare with a status string as the item's status (or the reason, when there is none)."""
-        if isinstance(other, str):
-            return (self.status or self.reason.value) == other
-        return super().__eq__(other)
-
-    __hash__ = object.__hash__
-
 
 @dataclass
 class PackClaim:

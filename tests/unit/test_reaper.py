@@ -7,6 +7,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, utcnow
 from app.redis_client import key
+from app.batches.claims import Refusal, Refused
 from app.batches import items, lifecycle
 from app.maintenance.reaper import reconcile
 from tests.api.helpers import new_batch, text_objects
@@ -108,7 +109,7 @@ def test_a_redelivered_item_at_its_last_attempt_is_quarantined_at_claim(client):
         assert items.claim_item(ids[0], "default").attempt == attempt
     assert items.process_item(ids[0], "default") == {"item_id": ids[0], "status": "FAILED"}
     assert "Quarantined" in item(ids[0]).error_message
-    assert items.claim_item(ids[0], "default") == "FAILED"
+    assert items.claim_item(ids[0], "default") == Refused(Refusal.FINISHED, "FAILED")
 
 
 def test_a_queued_batch_whose_dispatch_never_arrived_is_dispatched_again(client):
