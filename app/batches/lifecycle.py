@@ -160,7 +160,7 @@ def finalize_batch(batch_id: str, namespace: str | None = None) -> Finalization:
         else:
             status = final_status(counts)
             if status is None:
-                log.warning("finalize of %s found %s open items; leaving it to the reaper", batch_id,
+                log.warning("finalize of %s found %s open items; the last of them (or the reaper) will finish it", batch_id,
                             counts["total"] - counts["succeeded"] - counts["skipped"] - counts["failed"]
                             - counts["cancelled"])
                 return Finalization(batch.status, False)

@@ -5,11 +5,12 @@ from app.config import with_overrides
 from app.db import session_scope
 from app.models import BatchItem, Vector
 from app.redis_client import key
-from app.batches import items, lifecycle, packs
+from app.batches import catalog, items, lifecycle, packs
 from app.batches.claims import claim_pack
 from app.progress.metrics import item_outcomes
 from tests.api.helpers import new_batch, text_objects, upload
 from tests.fixture_files import make_elf
+from tasks.batch import embed_object
 
 
 def started(client, object_ids):
@@ -83,9 +84,14 @@ def test_a_pack_whose_delivery_died_hands_its_files_back_one_by_one(client, disp
     assert sorted(result.handoff) == sorted(item_ids[:3])
     assert result.statuses == {item_ids[3]: "SUCCEEDED"}
     for item_id in result.handoff:                       # what the task sends: one embed_object each
-        assert items.process_item(item_id, "default")["status"] == "SUCCEEDED"
+        embed_object.push_request()                      # outside the chord: no chord in the request
+        try:
+            assert embed_object.run(batch_id, item_id, "default")["status"] == "SUCCEEDED"
+        finally:
+            embed_object.pop_request()
     assert {a for s, a, _ in rows(batch_id).values()} == {1, 2}
     assert counters(fake_redis, batch_id)["succeeded"] == "4" and counters(fake_redis, batch_id)["processing"] == "0"
+    assert catalog.find_batch("default", batch_id).status == "COMPLETED"   # the last of them finalized it
 
 
 def test_same_bytes_twice_in_one_pack_are_stored_once(client, dispatched):
