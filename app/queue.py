@@ -1,8 +1,41 @@
-"""The one Celery app, configured from celeryconfig; fork safety for worker processes."""
+"""The one Celery app, configured from Settings; publishing tasks by name; the retry policy; fork safety."""
+import random
+
 from celery import Celery, signals
+
+from app.settings import Settings
 
 celery_app = Celery("batchery")
 celery_app.config_from_object("celeryconfig")
+
+
+def configure_celery(settings: Settings) -> Celery:
+    """Flask's celery_init_app: the Celery app takes its configuration from the same Settings as Flask."""
+    celery_app.conf.update(settings.celery_config())
+    celery_app.close()  # connections opened under the previous configuration are not reused
+    # close() drops only the connection pool: the producer pool and the result backend (which fixes its key
+    # prefix when built) would keep the previous broker options, so they are built again too.
+    celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
+    return celery_app
+
+
+def key_prefix() -> str:
+    """The prefix of Celery's broker keys (a queue's list is named prefix + queue)."""
+    return celery_app.conf.broker_transport_options.get("global_keyprefix", "")
+
+
+def send(task_name: str, *args, task_id: str | None = None) -> None:
+    """Publish a task by its name (app code never imports tasks/); nothing waits for its result."""
+    # ignore_result: a web process must not subscribe to result channels (see README, "Processes").
+    celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True)
+
+
+def backoff_seconds(retries: int, base: float, cap: float) -> float:
+    """The one retry policy: exponential backoff with full jitter, a random delay up to min(cap, base × 2^retries)."""
+    # Celery's retry_backoff=<base>, retry_backoff_max=<cap>, retry_jitter=True computes the same for autoretry_for.
+    return random.uniform(0, min(cap, base * 2 ** retries))
 
 
 @signals.worker_process_init.connect
@@ -15,12 +48,16 @@ def _fresh_connections_after_fork(**_):
 
 
 @signals.worker_init.connect
-def _prepare_database(**_):
-    """The worker can start before the API has ever run: make sure the tables exist."""
+def _refuse_an_outdated_database(**_):
+    """A worker never runs against a schema its code was not written for (`batchery db upgrade` first)."""
     from app import db
 
-    db.create_schema()
-    db.dispose_engine()
+    try:
+        db.ensure_schema_current()
+    except db.SchemaOutOfDate as exc:
+        raise SystemExit(f"batchery worker: {exc}") from None  # Celery logs and swallows any Exception here
+    finally:
+        db.dispose_engine()
 
 
 @signals.after_setup_logger.connect
@@ -31,13 +68,3 @@ def _per_task_lines_at_debug(loglevel=None, **_):
     if loglevel is None or loglevel > logging.DEBUG:
         for name in ("celery.app.trace", "celery.worker.strategy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def point_celery_at(broker_url: str | None = None, result_backend: str | None = None) -> None:
-    """Re-point the app at another broker/backend (tests, embedded stack), dropping cached pools."""
-    if broker_url:
-        celery_app.conf.broker_url = broker_url
-    if result_backend:
-        celery_app.conf.result_backend = result_backend
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None

@@ -1,7 +1,7 @@
 """Who is asking: the API key (or X-Namespace when auth is disabled) picks the namespace; then the rate limit."""
 from flask import g, request
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import RateLimited, Unauthorized, ValidationFailed
 from app.access import keys
 from app.access.rate_limit import take_token
@@ -46,7 +46,12 @@ def resolve_namespace() -> None:
             {"limit_per_minute": settings.RATE_LIMIT_PER_MINUTE, "burst": settings.RATE_LIMIT_BURST,
              "retry_after_seconds": decision.retry_after},
             headers={"Retry-After": str(decision.retry_after)})
-    g.namespace = namespace
+    g.namespace, g.identity = namespace, identity
+
+
+def current_identity() -> str:
+    """Who this request counts against (the API key, or the namespace with auth off)."""
+    return g.identity
 
 
 def current_namespace() -> str:

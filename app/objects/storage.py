@@ -5,8 +5,9 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import PayloadTooLarge
+from app.private_files import private_dir
 
 _CHUNK = 1024 * 1024
 
@@ -15,13 +16,11 @@ _roots: dict[str, Path] = {}
 
 
 def _root() -> Path:
-    """The objects directory, created on first use (resolved once per data directory: it is on every read)."""
+    """The objects directory, created private on first use (resolved once per data directory: it is on every read)."""
     data_dir = get_settings().BATCHERY_DATA_DIR
     root = _roots.get(data_dir)
     if root is None:
-        root = get_settings().objects_dir
-        root.mkdir(parents=True, exist_ok=True)
-        _roots[data_dir] = root
+        root = _roots[data_dir] = private_dir(get_settings().objects_dir)
     return root
 
 
@@ -31,7 +30,7 @@ def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
     name = secrets.token_hex(16)
     relative = f"{name[:2]}/{name}"
     target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:

@@ -3,7 +3,7 @@ import time
 
 from sqlalchemy import func, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus
 from app.models.status import FINISHED_ITEM, RUNNING_BATCH
@@ -20,6 +20,11 @@ FIELDS = {
     ItemStatus.CANCELLED: "cancelled",
 }
 COUNTERS = ("total", *FIELDS.values())
+
+
+def processed(counts: dict) -> int:
+    """Items that reached a finished status (succeeded, skipped, failed or cancelled)."""
+    return sum(counts.get(FIELDS[status], 0) for status in FINISHED_ITEM)
 
 
 def count_items_in_db(session, batch_id: str) -> dict:
