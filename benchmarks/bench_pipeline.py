@@ -25,10 +25,11 @@ from sqlalchemy import text  # noqa: E402
 from app import create_app, db  # noqa: E402
 from app.embedded import PrivateRedis  # noqa: E402
 from app.extractors import extract  # noqa: E402
-from app.queue import celery_app, point_celery_at  # noqa: E402
+from app.queue import celery_app  # noqa: E402
 from app.redis_client import get_redis, use_redis  # noqa: E402
 from tests.fixture_files import make_pdf, make_png, make_wav  # noqa: E402
-from tests.integration.stack import Worker, stack_settings, wait_for  # noqa: E402
+from tests.integration.stack import Worker, stack_settings, stub_celery, wait_for  # noqa: E402
+from tests.schema import migrate  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "2"))
 
@@ -142,7 +143,7 @@ def main() -> None:
     large = 2000 if args.quick else 20000
     redis_server = PrivateRedis()
     with tempfile.TemporaryDirectory(prefix="batchery-bench-") as tmp:
-        settings = stack_settings(f"sqlite:///{tmp}/bench.sqlite3", redis_server.url, Path(tmp) / "data",
+        settings = stack_settings(migrate(f"sqlite:///{tmp}/bench.sqlite3"), redis_server.url, Path(tmp) / "data",
                                   MAX_BATCH_OBJECTS=str(max(large, 10000)), PACK_MAX_FILE_BYTES=str(PACK_LIMIT))
         app = create_app(settings)
         use_redis(None)
@@ -176,7 +177,7 @@ def main() -> None:
         finally:
             worker.stop()
             db.dispose_engine()
-            point_celery_at("memory://", "cache+memory://")
+            stub_celery()
             redis_server.stop()
 
 

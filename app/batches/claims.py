@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from sqlalchemy import and_, select, update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus, utcnow
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import BatchItem, StoredObject
 from app.batches import items, lease

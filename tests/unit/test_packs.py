@@ -1,7 +1,7 @@
 """Packs of small files: planning by count and bytes, one fate per file, harmless duplicates, cancel mid-pack."""
 from sqlalchemy import func, select
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.db import session_scope
 from app.models import BatchItem, Vector
 from app.redis_client import key
@@ -17,7 +17,7 @@ def started(client, object_ids):
     """A submitted batch moved to PROCESSING; returns (batch id, item ids)."""
     batch = new_batch(client, object_ids)
     lifecycle.submit_batch("default", batch["batch_id"])
-    return batch["batch_id"], [item_id for item_id, _ in lifecycle.start_processing(batch["batch_id"])]
+    return batch["batch_id"], list(lifecycle.start_processing(batch["batch_id"], "default").item_ids)
 
 
 def rows(batch_id):
@@ -113,7 +113,7 @@ def test_cancel_mid_pack_keeps_held_files_and_stops_the_queued_ones(client, disp
     assert set(late.statuses.values()) == {"CANCELLED"}
     statuses = rows(batch_id)
     assert [statuses[i][0] for i in first] == ["SUCCEEDED"] * 3 and [statuses[i][0] for i in second] == ["CANCELLED"] * 3
-    lifecycle.finalize_batch(batch_id)
+    lifecycle.finalize_batch(batch_id, "default")
     assert counters(fake_redis, batch_id) | {"last_progress_at": None} == {
         "total": "6", "processing": "0", "succeeded": "3", "skipped": "0", "failed": "0", "cancelled": "3",
         "last_progress_at": None}
