@@ -97,9 +97,9 @@ class Settings:
             # With acks_late a prefetched message waits unacknowledged behind a running one; one per process keeps
             # a killed worker's share of the queue small (small files travel in packs, so fetches are shared).
             "task_acks_late": True, "task_reject_on_worker_lost": True, "worker_prefetch_multiplier": 1,
-            # No STARTED state and no task name/args copied into each result: a round trip and ~1 KB of Redis
-            # per task that nothing reads (progress lives in the database and the counters).
-            "task_track_started": False, "result_expires": 24 * 3600, "result_extended": False,
+            # No STARTED state: a backend write per task that nothing reads (progress lives in the database and
+            # the counters). Extended results (name, args, worker) stay: with packs there are few of them.
+            "task_track_started": False, "result_expires": 24 * 3600, "result_extended": True,
             # Task events cost a publish per task; Flower switches them on in the workers it watches
             # (enable_events every few seconds), so they flow only while someone looks.
             "worker_send_task_events": False, "task_send_sent_event": False,
