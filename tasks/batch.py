@@ -23,8 +23,9 @@ def dispatch_batch(batch_id: str, namespace: str) -> None:
     if not fanout.item_ids:
         return
     plan = packs.plan_work(list(fanout.item_ids))
-    header = [embed_pack.si(batch_id, pack, namespace) for pack in plan.packs]
-    header += [embed_object.si(batch_id, item_id, namespace) for item_id in plan.solo]
+    # The collection's embedder decides which workers embed its items (fanout.queue).
+    header = [embed_pack.si(batch_id, pack, namespace).set(queue=fanout.queue) for pack in plan.packs]
+    header += [embed_object.si(batch_id, item_id, namespace).set(queue=fanout.queue) for item_id in plan.solo]
     chord(header)(finalize_batch.si(batch_id, namespace))
     log.info("dispatched %s items of %s in %s packs and %s lone tasks", len(fanout.item_ids), batch_id,
              len(plan.packs), len(plan.solo))
@@ -44,7 +45,8 @@ def embed_pack(self, batch_id: str, item_ids: list[int], namespace: str) -> dict
         log.warning("pack of %s: %s items of %s sent again one by one", len(item_ids), len(result.handoff), batch_id)
         for item_id in result.handoff:
             # Outside the chord: the last of them to finish finalizes the batch (embed_object below).
-            send("batchery.embed_object", batch_id, item_id, namespace)
+            send("batchery.embed_object", batch_id, item_id, namespace,
+                 queue=(self.request.delivery_info or {}).get("routing_key"))   # the pack's own (embedder's) queue
     return result.summary()
 
 

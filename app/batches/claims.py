@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from sqlalchemy import and_, select, update
 
+from app.collections.embedders import DEFAULT, EMBEDDERS
 from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
@@ -32,6 +33,7 @@ class Claim:
     delete_originals: bool
     dimensions: int
     original_deleted: bool
+    embedder: str = DEFAULT
     content_known: bool = False   # the collection held vectors for these bytes at claim time
 
 
@@ -63,7 +65,7 @@ class PackClaim:
 _COLUMNS = (BatchItem.id, BatchItem.status, BatchItem.attempts, BatchItem.object_id, BatchItem.filename,
             BatchItem.sha256, Batch.id.label("batch_id"), Batch.namespace, Batch.status.label("batch_status"),
             Batch.collection_id, Batch.force_overwrite, Batch.include_processing_history, Batch.delete_originals,
-            StoredObject.storage_path, StoredObject.original_deleted_at, Collection.dimensions)
+            StoredObject.storage_path, StoredObject.original_deleted_at, Collection.dimensions, Collection.embedder)
 
 
 def _rows(session, item_ids: list[int]):
@@ -92,7 +94,7 @@ def _claim(row, attempt: int, known: set[str]) -> Claim:
         object_id=row.object_id, filename=row.filename, sha256=row.sha256, storage_path=row.storage_path,
         force_overwrite=row.force_overwrite, record_history=row.include_processing_history, attempt=attempt,
         delete_originals=row.delete_originals,
-        dimensions=row.dimensions or get_settings().EMBEDDING_DIMENSIONS,
+        dimensions=row.dimensions or EMBEDDERS[DEFAULT].dimensions, embedder=row.embedder or DEFAULT,
         original_deleted=row.original_deleted_at is not None, content_known=row.sha256 in known)
 
 

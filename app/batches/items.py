@@ -13,6 +13,7 @@ from app.extractors import Extraction, ExtractionError, extract
 from app.models import BatchItem, ItemStatus, Vector, utcnow
 from app.models.status import FINISHED_ITEM
 from app.collections.catalog import record_vector_write
+from app.collections.embedders import EMBEDDERS
 from app.batches import lease
 from app.batches.claims import Claim, Refusal, Refused, claim_item
 from app.batches.originals import ORIGINAL_DELETED, release_quietly
@@ -85,6 +86,10 @@ def work_on(claim: Claim, timeout_errors: tuple = (), deadline: float | None = N
     if claim.original_deleted:
         return failed(claim, "processing_error", ORIGINAL_DELETED, [{"name": "read", "duration_ms": 0.0,
                                                                      "outcome": "error"}])
+    embedder = EMBEDDERS.get(claim.embedder)
+    if embedder is None or not embedder.available:
+        return failed(claim, "processing_error", f"This worker cannot run the embedder {claim.embedder}: "
+                      "install batchery[semantic] and route its queue to it.", [])
     history = []
     started = time.perf_counter()
     try:
@@ -92,7 +97,9 @@ def work_on(claim: Claim, timeout_errors: tuple = (), deadline: float | None = N
             raise FileNotFoundError("the object was deleted")
         data = storage.read_bytes(claim.storage_path)
         history.append(_stage("read", started, "ok"))
-        extraction = extract(data, dimensions=claim.dimensions)
+        extraction = extract(data, dimensions=claim.dimensions,
+                             text_embedder=None if embedder.builtin else embedder.embed_texts,
+                             embedder_name=embedder.name)
     except timeout_errors:
         return timed_out(claim, history)
     except TRANSIENT_ERRORS:
@@ -199,7 +206,8 @@ def _store(outcomes: list[Outcome]) -> tuple[dict[int, str], list[Outcome]]:
     with session_scope() as session:
         if any(o.status == ItemStatus.SUCCEEDED for o in outcomes):
             first = outcomes[0].claim
-            record_vector_write(session, first.namespace, first.collection_id)  # first: it locks the collection
+            # First: it locks the collection (and re-creates it with the claim's embedder if it was deleted).
+            record_vector_write(session, first.namespace, first.collection_id, first.embedder)
             outcomes = _settle_duplicates(session, outcomes)
         moved = _finish_all(session, outcomes, started)
         _write_vectors(session, moved)
