@@ -12,9 +12,16 @@ from app.private_files import private_dir
 _CHUNK = 1024 * 1024
 
 
+_roots: dict[str, Path] = {}
+
+
 def _root() -> Path:
-    """The objects directory, created on first use."""
-    return private_dir(get_settings().objects_dir)
+    """The objects directory, created private on first use (resolved once per data directory: it is on every read)."""
+    data_dir = get_settings().BATCHERY_DATA_DIR
+    root = _roots.get(data_dir)
+    if root is None:
+        root = _roots[data_dir] = private_dir(get_settings().objects_dir)
+    return root
 
 
 def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
