@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The tests run the semantic embedder end to end, so the default install includes it (CPU torch; ~8 min here under load).
-EXTRAS ?= test,semantic
+SEMANTIC := $(VENV)/.semantic
 
 .PHONY: run test install bench clean
 
@@ -12,15 +11,21 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batchery needs Python >= 3.11 (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $(STAMP)
+
+# The tests run the semantic embedder (minilm-l6) end to end, so they also install `batchery[semantic]`
+# (torch 2.13.0 and sentence-transformers); `make run` does not, and the stack runs without it.
+$(SEMANTIC): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,semantic]"
+	@touch $(SEMANTIC)
 
 install: $(STAMP)
 
 run: $(STAMP)  ## install, then run API + worker + beat (+ a private Redis when REDIS_URL is unset)
 	$(BIN)/batchery up
 
-test: $(STAMP)  ## install, then run every test (unit, API, integration with real Redis/worker/databases)
+test: $(SEMANTIC)  ## install, then run every test (unit, API, integration with real Redis/worker/databases)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## run every benchmark script (each prints its numbers and ratios)
