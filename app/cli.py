@@ -32,6 +32,9 @@ def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None 
     if semantic.available:
         children["semantic"] = [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
                                 "-Q", semantic.queue, "--concurrency", "1",
+                                # torch and the model alone pass WORKER_MAX_MEMORY_PER_CHILD_KB: recycling
+                                # after every task would reload the model, so this worker's ceiling is 3 GiB.
+                                "--max-memory-per-child", "3145728",
                                 "--hostname", f"batchery-semantic-{os.getpid()}@%h"]
     if flower:
         flower_port, basic_auth = flower
