@@ -1,60 +1,60 @@
-"""Stores uploaded bytes under generated names in the data directory; never uses a client's filename."""
-import hashlib
-import os
-import secrets
-import tempfile
-from pathlib import Path
+"""Where object bytes live: one small interface, a local directory or an S3 bucket chosen by BATCHERY_STORAGE_URL."""
+from functools import lru_cache
 
 from app.config import get_settings
-from app.errors import PayloadTooLarge
-
-_CHUNK = 1024 * 1024
+from app.objects.upload_stream import StoredBytes
 
 
-def _root() -> Path:
-    """The objects directory, created on first use."""
-    root = get_settings().objects_dir
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+class StorageUnavailable(ConnectionError):
+    """The object store could not be reached or answered with a server error: transient, worth a retry."""
 
 
-def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
-    """Copy a stream to a new file, hashing as it goes; returns (relative path, size, sha256)."""
-    root = _root()
-    name = secrets.token_hex(16)
-    relative = f"{name[:2]}/{name}"
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while block := stream.read(_CHUNK):
-                size += len(block)
-                if max_bytes is not None and size > max_bytes:
-                    raise PayloadTooLarge(
-                        f"A file is larger than the limit of {max_bytes} bytes (MAX_FILE_BYTES).",
-                        {"setting": "MAX_FILE_BYTES", "limit": max_bytes, "actual_at_least": size},
-                    )
-                digest.update(block)
-                out.write(block)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return relative, size, digest.hexdigest()
+def _store():
+    """The backend of the configured storage URL (one per URL and process)."""
+    settings = get_settings()
+    return _open(settings.storage_url, settings.BATCHERY_S3_ENDPOINT_URL)
 
 
-def read_bytes(relative: str) -> bytes:
-    """The stored bytes of an object."""
-    return (_root() / relative).read_bytes()
+@lru_cache(maxsize=4)
+def _open(url: str, endpoint_url: str):
+    """Build a backend from `file:///path` or `s3://bucket/prefix`."""
+    if url.startswith("file://"):
+        from app.objects.file_store import FileStore
+
+        return FileStore(url[len("file://"):])
+    if url.startswith("s3://"):
+        from app.objects.s3_store import S3Store
+
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        return S3Store(bucket, prefix.strip("/"), endpoint_url or None)
+    raise ValueError(f"BATCHERY_STORAGE_URL must start with file:// or s3://, not {url!r}")
 
 
-def path_of(relative: str) -> Path:
-    """The absolute path of a stored object (for streaming readers)."""
-    return _root() / relative
+def forget_clients() -> None:
+    """Drop cached backends (after fork: a child must not share the parent's connections)."""
+    _open.cache_clear()
 
 
-def delete(relative: str) -> None:
-    """Remove a stored file; a missing file is not an error."""
-    (_root() / relative).unlink(missing_ok=True)
+def save_stream(stream, max_bytes: int | None = None) -> StoredBytes:
+    """Copy a stream to a new object under a generated key, hashing as it goes (PayloadTooLarge past max_bytes)."""
+    return _store().save_stream(stream, max_bytes)
+
+
+def read_bytes(key: str) -> bytes:
+    """The stored bytes (FileNotFoundError when they are gone, StorageUnavailable on an outage)."""
+    return _store().read_bytes(key)
+
+
+def delete(key: str) -> None:
+    """Remove stored bytes; a missing key is not an error."""
+    _store().delete(key)
+
+
+def stored_before(older_than: float):
+    """Keys of everything stored (unfinished uploads included) before the unix time `older_than`."""
+    return _store().stored_before(older_than)
+
+
+def abandon_uploads(older_than: float) -> int:
+    """Discard unfinished uploads started before `older_than`; returns how many."""
+    return _store().abandon_uploads(older_than)
