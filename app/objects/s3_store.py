@@ -1,7 +1,7 @@
 """Object bytes in an S3 (or S3-compatible) bucket: uploads stream in bounded parts, outages are transient."""
 from contextlib import contextmanager
 
-from app.objects.storage import StorageUnavailable
+from app.errors import StorageUnavailable
 from app.objects.upload_stream import CountedBlocks, StoredBytes, new_key
 
 _BLOCK = 1024 * 1024
@@ -50,7 +50,8 @@ class S3Store:
                     if len(buffer) >= self.part_bytes:
                         upload_id = upload_id or self.client.create_multipart_upload(
                             Bucket=self.bucket, Key=self.prefix + key)["UploadId"]
-                        parts.append(self._part(key, upload_id, len(parts) + 1, bytes(buffer[:self.part_bytes])))
+                        part = bytes(memoryview(buffer)[:self.part_bytes])
+                        parts.append(self._part(key, upload_id, len(parts) + 1, part))
                         del buffer[:self.part_bytes]
                 if upload_id is None:
                     self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=bytes(buffer))

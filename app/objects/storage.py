@@ -2,11 +2,8 @@
 from functools import lru_cache
 
 from app.config import get_settings
+from app.errors import StorageUnavailable  # noqa: F401  (part of this interface)
 from app.objects.upload_stream import StoredBytes
-
-
-class StorageUnavailable(ConnectionError):
-    """The object store could not be reached or answered with a server error: transient, worth a retry."""
 
 
 def _store():
