@@ -6,6 +6,7 @@ import pytest
 from app import create_app, db
 from app.queue import celery_app, point_celery_at
 from app.redis_client import use_redis
+from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
 from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings
 
 
@@ -40,6 +41,30 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def broker_url(redis_db):
+    """The stack's broker: Redis; test_pipeline and test_reconciliation also run on RabbitMQ (see broker_param)."""
+    return redis_db.url
+
+
+@pytest.fixture(scope="module")
+def rabbitmq():
+    """A RabbitMQ vhost of this module's own (skipped, with the reason, where RabbitMQ or rabbitmqctl is missing)."""
+    try:
+        vhost = RabbitVhost()
+    except RabbitUnavailable as exc:
+        pytest.skip(str(exc))
+    yield vhost
+    vhost.close()
+
+
+def broker_param(request) -> str:
+    """For a module's `broker_url` fixture parametrized with "redis" and "rabbitmq"."""
+    if request.param == "rabbitmq":
+        return request.getfixturevalue("rabbitmq").url
+    return request.getfixturevalue("redis_db").url
+
+
+@pytest.fixture(scope="module")
 def worker_env():
     """Extra environment for the stack's worker only; a test module overrides this fixture to change it."""
     return {}
@@ -52,10 +77,10 @@ def extra_settings():
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_db, tmp_path_factory, worker_env, extra_settings):
-    """The API (test client) and one real worker sharing the database and Redis."""
+def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extra_settings):
+    """The API (test client) and one real worker sharing the database, Redis and the broker."""
     data_dir = tmp_path_factory.mktemp("data")
-    settings = stack_settings(database_url, redis_db.url, data_dir, **extra_settings)
+    settings = stack_settings(database_url, redis_db.url, data_dir, broker_url, **extra_settings)
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)

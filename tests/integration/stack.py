@@ -123,10 +123,19 @@ class Worker(CeleryProcess):
         return self
 
 
-def stack_settings(database_url: str, redis_url: str, data_dir: Path, **overrides) -> dict:
+def queue_length(queue: str) -> int:
+    """Messages ready in a broker queue (Redis or RabbitMQ alike), read through kombu."""
+    from app.queue import celery_app
+
+    with celery_app.connection_for_write() as connection:
+        return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def stack_settings(database_url: str, redis_url: str, data_dir: Path, broker_url: str | None = None,
+                   **overrides) -> dict:
     """Settings shared by the API under test and the processes it starts: auth off, no rate limit (tests poll fast)."""
     return {
         "AUTH_DISABLED": "1", "RATE_LIMIT_PER_MINUTE": "0", "BATCHERY_DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
-        "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
+        "CELERY_BROKER_URL": broker_url or redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
     }

@@ -12,19 +12,26 @@ from app.db import session_scope
 from app.models import Batch, BatchEvent, BatchItem, Vector
 from app.batches import lifecycle
 from tests.integration.beat import beat_stack
+from tests.integration.conftest import broker_param
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import all_results, upload_texts, watch_until_finished
 
 LEASE = 5
 
 
+@pytest.fixture(scope="module", params=["redis", "rabbitmq"])
+def broker_url(request):
+    """Reconciliation runs on each broker: re-dispatch, lone re-sends and the periodic queue on RabbitMQ too."""
+    return broker_param(request)
+
+
 @pytest.fixture(scope="module")
-def rstack(database_url, redis_db, tmp_path_factory):
+def rstack(database_url, redis_db, broker_url, tmp_path_factory):
     """API + a worker with the crash fault + one beat, with second-scale leases."""
     overrides = {"ITEM_LEASE_SECONDS": str(LEASE), "REAPER_INTERVAL_SECONDS": "1", "SCHEDULER_INTERVAL_SECONDS": "1",
                  "ITEM_MAX_ATTEMPTS": "3"}
     with beat_stack(database_url, redis_db, tmp_path_factory.mktemp("data"), overrides,
-                    worker_args=("--include", "tests.faults.crash_worker")) as stack:
+                    worker_args=("--include", "tests.faults.crash_worker"), broker_url=broker_url) as stack:
         yield stack
 
 
