@@ -83,10 +83,11 @@ class PostgresDatabase:
 class CeleryProcess:
     """A real `celery -A tasks <command>` in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path):
+    def __init__(self, args: list[str], env: dict, log_path: Path, wrap=None, cwd: Path = ROOT):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks", *args], cwd=ROOT, env=env,
+        argv = [sys.executable, "-m", "celery", "-A", "tasks", *args]
+        self.process = subprocess.Popen(wrap(argv) if wrap else argv, cwd=cwd, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def assert_running(self, what: str) -> None:
@@ -109,10 +110,11 @@ class CeleryProcess:
 class Worker(CeleryProcess):
     """A real `celery -A tasks worker` with the given environment."""
 
-    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=()):
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=(), **where):
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         super().__init__(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-                          "--hostname", self.name, "--without-mingle", "--without-gossip", *extra_args], env, log_path)
+                          "--hostname", self.name, "--without-mingle", "--without-gossip", *extra_args], env, log_path,
+                         **where)
 
     def wait_ready(self, celery_app, timeout: float = 60):
         """Wait until the worker answers a ping."""
