@@ -66,19 +66,28 @@ def measure_worker(settings: dict, broker: str, redis, postgres, items: int, lab
     worker = Worker({**os.environ, **settings}, tmp / f"worker-{label}.log", concurrency=1).wait_ready(celery_app)
     try:
         redis.flushdb()
-        before = pg_writes(postgres)
+        before, cpu = pg_writes(postgres), cpu_seconds(worker.process.pid)
         rate = run_batch(client, ids, label)
+        cpu = cpu_seconds(worker.process.pid) - cpu
         time.sleep(1.0)  # PostgreSQL publishes a backend's statistics at most once a second
         after = pg_writes(postgres)
         left = redis_bytes(redis)
     finally:
         worker.stop()
-    return {"rate": rate, "redis_per_item": left / items,
+    return {"rate": rate, "cpu_per_item": cpu / items, "redis_per_item": left / items,
             "pg": {k: (after[k] - before[k]) / items for k in before}}
 
 
-def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVhost | None) -> int:
-    """Bytes a `size`-item chord occupies while queued and unstarted (Redis keys, or RabbitMQ's queue memory)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a worker and its pool children: what a dedicated core would have to spend."""
+    import psutil
+
+    parent = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+
+
+def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVhost | None) -> tuple[int, int]:
+    """Bytes a `size`-item chord occupies while queued and unstarted: (in Redis, in RabbitMQ's queue)."""
     from tasks.batch import dispatch_batch
 
     create_app({**settings, "CELERY_BROKER_URL": broker})
@@ -100,12 +109,12 @@ def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVh
     gc.collect()   # the chord's AsyncResult unsubscribes now, while Redis is still there
     in_redis = redis_bytes(redis)
     if rabbit is None:
-        return in_redis
+        return in_redis, 0
     listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", rabbit.name, "name", "messages", "memory"],
                             capture_output=True, text=True).stdout
     queue = next(line.split() for line in listed.splitlines() if line.startswith("batchery\t"))
     assert int(queue[1]) == size, listed
-    return in_redis + int(queue[2])
+    return in_redis, int(queue[2])
 
 
 def extraction_rate(items: int) -> float:
@@ -142,14 +151,17 @@ def main() -> int:
                 first = first or m["rate"]
                 print(f"{name:>8} broker, 1 worker process, {args.items} items: {m['rate']:6.1f} items/s "
                       f"({m['rate'] / baseline:.3f} of extraction alone, {m['rate'] / first:.2f}× the Redis broker)")
+                print(f"{'':>8} worker CPU per item: {1000 * m['cpu_per_item']:.1f} ms "
+                      f"→ ≈ {1 / m['cpu_per_item']:.0f} items/s per process on an idle core")
                 print(f"{'':>8} Redis left per item (results, 24 h): {m['redis_per_item']:6.0f} B "
                       f"→ {m['redis_per_item'] * 10_000 / 1e6:.1f} MB per 10k items")
                 print(f"{'':>8} PostgreSQL per item: {pg['commits']:.1f} commits, {pg['inserted']:.1f} rows inserted, "
                       f"{pg['updated']:.1f} updated, {pg['deleted']:.1f} deleted")
             for name, url in brokers:
-                queued = queued_chord(settings, url, redis.client, args.chord, rabbit if name == "rabbitmq" else None)
-                where = "Redis" if name == "redis" else "Redis + RabbitMQ queue"
-                print(f"{args.chord:,}-item chord queued on {name}: {queued / 1e6:.1f} MB in {where}")
+                in_redis, in_rabbit = queued_chord(settings, url, redis.client, args.chord,
+                                                   rabbit if name == "rabbitmq" else None)
+                print(f"{args.chord:,}-item chord queued, {name} broker: {in_redis / 1e6:.1f} MB in Redis"
+                      + (f", {in_rabbit / 1e6:.1f} MB in RabbitMQ's queue" if in_rabbit else ""))
     finally:
         db.dispose_engine()
         point_celery_at("memory://", "cache+memory://")

@@ -26,6 +26,15 @@ def _ip(*args: str) -> None:
         raise NamespaceUnavailable(f"ip {' '.join(args)}: {done.stderr.strip()[:300]}")
 
 
+def _unused_subnet() -> int:
+    """A 10.213.N.0/30 no interface of this machine uses yet (other test runs may hold some)."""
+    used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    free = [n for n in range(256) if f"10.213.{n}." not in used]
+    if not free:
+        raise NamespaceUnavailable("every 10.213.N.0/30 link is in use")
+    return random.choice(free)
+
+
 class _Pipe(socketserver.BaseRequestHandler):
     """Forward one accepted connection to the server's target and copy bytes both ways until either side closes."""
 
@@ -66,7 +75,7 @@ class WorkerNamespace:
             raise NamespaceUnavailable("not root: cannot create network namespaces")
         tag = uuid.uuid4().hex[:6]
         self.name, self.host_if, self.ns_if = f"batchery-{tag}", f"bqh{tag}", f"bqn{tag}"
-        subnet = random.randrange(0, 256)  # a link of our own inside the namespace's private world
+        subnet = _unused_subnet()
         self.host_ip, self.ns_ip = f"10.213.{subnet}.1", f"10.213.{subnet}.2"
         self.relays = []
         _ip("netns", "add", self.name)

@@ -99,6 +99,13 @@ def test_delete_is_idempotent_and_a_missing_key_reads_as_missing(store_url):
         storage.read_bytes(stored.key)
 
 
+def test_deleting_an_object_through_the_api_removes_its_bytes(store_url, client):
+    [obj] = client.post("/v1/objects", data={"file": (io.BytesIO(b"delete me"), "a.txt")}).get_json()["objects"]
+    assert len(list(storage.stored_before(float("inf")))) == 1
+    assert client.delete(f"/v1/objects/{obj['object_id']}").status_code == 204
+    assert list(storage.stored_before(float("inf"))) == []
+
+
 def test_stored_before_lists_only_old_keys_under_the_prefix(store_url):
     keys = {storage.save_stream(io.BytesIO(f"file {i}".encode())).key for i in range(3)}
     assert set(storage.stored_before(time.time() + 60)) == keys
