@@ -1,5 +1,6 @@
 """Where object bytes live: one small interface, a local directory or an S3 bucket chosen by BATCHERY_STORAGE_URL."""
 from functools import lru_cache
+from urllib.parse import unquote, urlparse
 
 from app.config import get_settings
 from app.errors import StorageUnavailable  # noqa: F401  (part of this interface)
@@ -15,16 +16,16 @@ def _store():
 @lru_cache(maxsize=4)
 def _open(url: str, endpoint_url: str):
     """Build a backend from `file:///path` or `s3://bucket/prefix`."""
-    if url.startswith("file://"):
+    parts = urlparse(url)
+    if parts.scheme == "file" and parts.path:
         from app.objects.file_store import FileStore
 
-        return FileStore(url[len("file://"):])
-    if url.startswith("s3://"):
+        return FileStore(unquote(parts.path))
+    if parts.scheme == "s3" and parts.netloc:
         from app.objects.s3_store import S3Store
 
-        bucket, _, prefix = url[len("s3://"):].partition("/")
-        return S3Store(bucket, prefix.strip("/"), endpoint_url or None)
-    raise ValueError(f"BATCHERY_STORAGE_URL must start with file:// or s3://, not {url!r}")
+        return S3Store(parts.netloc, unquote(parts.path).strip("/"), endpoint_url or None)
+    raise ValueError(f"BATCHERY_STORAGE_URL must be file:///path or s3://bucket/prefix, not {url!r}")
 
 
 def forget_clients() -> None:

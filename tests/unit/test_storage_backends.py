@@ -120,10 +120,19 @@ def test_s3_keys_live_under_the_configured_prefix(app, s3_server):
     storage.forget_clients()
 
 
-def test_unknown_scheme_is_refused_clearly(app):
-    with_overrides(BATCHERY_STORAGE_URL="ftp://somewhere/x")
-    with pytest.raises(ValueError, match="file:// or s3://"):
+@pytest.mark.parametrize("url", ["ftp://somewhere/x", "s3:///no-bucket", "file://"])
+def test_a_malformed_storage_url_is_refused_clearly(app, url):
+    with_overrides(BATCHERY_STORAGE_URL=url)
+    with pytest.raises(ValueError, match="file:///path or s3://bucket/prefix"):
         storage.read_bytes("ab/cd")
+
+
+def test_a_file_url_with_spaces_is_a_directory_with_spaces(app, tmp_path):
+    root = tmp_path / "my objects"
+    with_overrides(BATCHERY_STORAGE_URL=root.as_uri())
+    stored = storage.save_stream(io.BytesIO(b"spaced"))
+    assert (root / stored.key).read_bytes() == b"spaced"
+    storage.forget_clients()
 
 
 def dead_s3(app):
