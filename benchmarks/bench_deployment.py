@@ -49,7 +49,7 @@ def run_batch(client, ids: list[str], collection: str) -> float:
     batch = client.post("/v1/batches", json={"collection_id": collection, "object_ids": ids,
                                              "auto_submit": True}).get_json()
     final = wait_for(lambda: (b := client.get(f"/v1/batches/{batch['batch_id']}").get_json())["status"] in
-                     ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED") and b, 900, interval=0.2, message="the batch")
+                     ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED") and b, 900, interval=2.0, message="the batch")
     assert final["status"] == "COMPLETED", final
     with db.session_scope() as session:
         row = session.get(Batch, batch["batch_id"])
@@ -155,7 +155,8 @@ def main() -> int:
                       f"→ ≈ {1 / m['cpu_per_item']:.0f} items/s per process on an idle core")
                 print(f"{'':>8} Redis left per item (results, 24 h): {m['redis_per_item']:6.0f} B "
                       f"→ {m['redis_per_item'] * 10_000 / 1e6:.1f} MB per 10k items")
-                print(f"{'':>8} PostgreSQL per item: {pg['commits']:.1f} commits, {pg['inserted']:.1f} rows inserted, "
+                print(f"{'':>8} PostgreSQL per item: {pg['commits']:.1f} transactions (reads too), "
+                      f"{pg['inserted']:.1f} rows inserted, "
                       f"{pg['updated']:.1f} updated, {pg['deleted']:.1f} deleted")
             for name, url in brokers:
                 in_redis, in_rabbit = queued_chord(settings, url, redis.client, args.chord,
