@@ -4,7 +4,7 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from app.config import configure, load_settings
+from app.settings import configure, load_settings
 from schemas.common import ErrorSchema
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         API_TITLE="Batchery", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/assets/",  # served by ops: works offline
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, MAX_FORM_PARTS=settings.MAX_MULTIPART_PARTS,
         JSON_SORT_KEYS=False,
     )
@@ -33,14 +33,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import db
 
     db.dispose_engine()
-    db.create_schema()
+    db.ensure_schema_current()  # a database behind the code is refused: `batchery db upgrade` first
 
-    from app.queue import celery_app, point_celery_at
+    from app.queue import configure_celery
 
-    overrides = test_config or {}
-    if overrides.get("CELERY_BROKER_URL") or overrides.get("CELERY_RESULT_BACKEND"):
-        point_celery_at(overrides.get("CELERY_BROKER_URL"), overrides.get("CELERY_RESULT_BACKEND"))
-    app.extensions["celery"] = celery_app
+    app.extensions["celery"] = configure_celery(settings)
 
     from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
     from app.api.auth import document_security
@@ -57,6 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.register_blueprint(schedules.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(metrics.blp)
+    from app import dashboard
+
+    app.register_blueprint(dashboard.blp)
     register_error_handlers(app)
     if settings.AUTH_DISABLED:
         from app.access.keys import auth_disabled_banner

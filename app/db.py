@@ -1,4 +1,5 @@
-"""The one engine and session factory; SQLite tuned for several worker processes; fork safety."""
+"""The one engine and session factory; SQLite tuned for several worker processes; after-commit publishing; fork safety."""
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -6,7 +7,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import get_settings
+from app.migrations import SchemaOutOfDate, ensure_current
+from app.settings import get_settings
 
 _engine: Engine | None = None
 _ROWS_PER_INSERT = 1000
@@ -70,27 +72,42 @@ def session_scope():
         session.close()
 
 
+def publish_after_commit(session, publish, *args, **kwargs) -> None:
+    """Call `publish(*args, **kwargs)` once this session's transaction commits (never if it rolls back).
+
+    Enqueueing before the commit lets a worker look for rows that do not exist yet; a publish that
+    fails after the commit is logged, not raised: the reaper and the announce sweep redo it from the database.
+    """
+    pending = session.info.setdefault("after_commit", [])
+    if (publish, args, kwargs) not in pending:  # the same announcement twice in one transaction is one
+        pending.append((publish, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session) -> None:
+    """Run what the committed transaction asked to publish."""
+    for publish, args, kwargs in session.info.pop("after_commit", []):
+        try:
+            publish(*args, **kwargs)
+        except Exception:
+            log.exception("publishing %s%r after commit failed; reconciliation will redo it",
+                          getattr(publish, "__name__", publish), args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_uncommitted(session) -> None:
+    """A rolled-back transaction publishes nothing."""
+    session.info.pop("after_commit", None)
+
+
 def on_rollback(session, undo) -> None:
     """Run `undo()` if this unit of work fails (e.g. delete a file written for rows that never landed)."""
     session.info.setdefault("on_rollback", []).append(undo)
 
 
-def create_schema(attempts: int = 5) -> None:
-    """Create every table that does not exist yet; processes starting together race, so a collision is retried."""
-    import time
-
-    from sqlalchemy.exc import DBAPIError
-
-    from app.models import Base
-
-    for attempt in range(1, attempts + 1):
-        try:
-            Base.metadata.create_all(get_engine())
-            return
-        except DBAPIError:  # "table … already exists": another process created it between check and create
-            if attempt == attempts:
-                raise
-            time.sleep(0.05 * attempt)
+def ensure_schema_current() -> None:
+    """Raise SchemaOutOfDate unless the database is at the migrations' head (web and worker start-up)."""
+    ensure_current(get_engine())
 
 
 def insert_ignoring_duplicates(session, model, rows: list[dict]) -> int:

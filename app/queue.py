@@ -1,8 +1,23 @@
-"""The one Celery app, configured from celeryconfig; fork safety for worker processes."""
+"""The one Celery app, configured from Settings; publishing tasks by name; fork safety for worker processes."""
 from celery import Celery, signals
+
+from app.settings import Settings
 
 celery_app = Celery("batchery")
 celery_app.config_from_object("celeryconfig")
+
+
+def configure_celery(settings: Settings) -> Celery:
+    """Flask's celery_init_app: the Celery app takes its configuration from the same Settings as Flask."""
+    celery_app.conf.update(settings.celery_config())
+    celery_app.close()  # connections opened under the previous configuration are not reused
+    return celery_app
+
+
+def send(task_name: str, *args, task_id: str | None = None) -> None:
+    """Publish a task by its name (app code never imports tasks/); nothing waits for its result."""
+    # ignore_result: a web process must not subscribe to result channels (see README, "Processes").
+    celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True)
 
 
 @signals.worker_process_init.connect
@@ -17,19 +32,13 @@ def _fresh_connections_after_fork(**_):
 
 
 @signals.worker_init.connect
-def _prepare_database(**_):
-    """The worker can start before the API has ever run: make sure the tables exist."""
+def _refuse_an_outdated_database(**_):
+    """A worker never runs against a schema its code was not written for (`batchery db upgrade` first)."""
     from app import db
 
-    db.create_schema()
-    db.dispose_engine()
-
-
-def point_celery_at(broker_url: str | None = None, result_backend: str | None = None) -> None:
-    """Re-point the app at another broker/backend (tests, embedded stack), dropping cached pools."""
-    if broker_url:
-        celery_app.conf.broker_url = broker_url
-    if result_backend:
-        celery_app.conf.result_backend = result_backend
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    try:
+        db.ensure_schema_current()
+    except db.SchemaOutOfDate as exc:
+        raise SystemExit(f"batchery worker: {exc}") from None  # Celery logs and swallows any Exception here
+    finally:
+        db.dispose_engine()

@@ -1,7 +1,7 @@
 """The process's Redis client for fast, expiring state, and the key prefix that keeps tenants of a Redis apart."""
 import redis
 
-from app.config import get_settings
+from app.settings import get_settings
 
 _client = None
 

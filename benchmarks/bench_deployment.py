@@ -21,10 +21,12 @@ if __package__ in (None, ""):
 from app import create_app, db  # noqa: E402
 from app.extractors import extract  # noqa: E402
 from app.models import Batch, BatchItem, StoredObject, utcnow  # noqa: E402
-from app.queue import celery_app, point_celery_at  # noqa: E402
+from app.queue import celery_app  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
 from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost  # noqa: E402
-from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings, wait_for  # noqa: E402
+from tests.integration.stack import (PostgresDatabase, RedisDatabase, Worker, stack_settings, stub_celery,  # noqa: E402
+                                     wait_for)
+from tests.schema import migrate  # noqa: E402
 from tests.integration.test_pipeline import upload_texts  # noqa: E402
 
 
@@ -141,7 +143,7 @@ def main() -> int:
         rabbit = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = stack_settings(postgres.url, redis.url, Path(tmp))
+            settings = stack_settings(migrate(postgres.url), redis.url, Path(tmp))
             baseline = extraction_rate(args.items)
             print(f"extraction alone (baseline, in-process): {baseline:8.1f} items/s")
             brokers, first = [("redis", redis.url)] + ([("rabbitmq", rabbit.url)] if rabbit else []), None
@@ -165,7 +167,7 @@ def main() -> int:
                       + (f", {in_rabbit / 1e6:.1f} MB in RabbitMQ's queue" if in_rabbit else ""))
     finally:
         db.dispose_engine()
-        point_celery_at("memory://", "cache+memory://")
+        stub_celery()
         redis.close()
         postgres.close()
         if rabbit:

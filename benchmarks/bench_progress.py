@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 
 from sqlalchemy import update  # noqa: E402
 
-from app import create_app, db  # noqa: E402
+from app import create_app, db, migrations  # noqa: E402
 from app.db import session_scope  # noqa: E402
 from app.embedded import PrivateRedis  # noqa: E402
 from app.models import BatchItem, ItemStatus, StoredObject, new_id  # noqa: E402
@@ -43,7 +43,7 @@ def running_batch(size: int) -> str:
         session.execute(StoredObject.__table__.insert(), [{**r, "metadata": r.pop("metadata_")} for r in rows])
     batch = catalog.create_batch("default", "bench", object_ids=[r["id"] for r in rows])
     lifecycle.submit_batch("default", batch.id)
-    item_ids = [item_id for item_id, _ in lifecycle.start_processing(batch.id)]
+    item_ids = list(lifecycle.start_processing(batch.id, "default").item_ids)
     done = item_ids[: size // 2]
     with session_scope() as session:
         session.execute(update(BatchItem).where(BatchItem.id.in_(done)).values(status=ItemStatus.SUCCEEDED))
@@ -95,6 +95,7 @@ def main() -> None:
     logging.disable(logging.WARNING)  # create_app's loud auth-off notice is meant for servers, not this
     redis_server = PrivateRedis()
     with tempfile.TemporaryDirectory(prefix="batchery-bench-") as directory:
+        migrations.upgrade(url=f"sqlite:///{directory}/bench.sqlite3")
         app = create_app({"AUTH_DISABLED": True, "BATCHERY_DATA_DIR": directory, "REDIS_URL": redis_server.url,
                           "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3", "REDIS_PREFIX": "bench:"})
         try:

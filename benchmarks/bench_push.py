@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app, db  # noqa: E402
+from app import create_app, db, migrations  # noqa: E402
 from app.embedded import PrivateRedis  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
 from app.batches import catalog, lifecycle  # noqa: E402
@@ -54,6 +54,7 @@ def main() -> None:
     redis_server, receiver = PrivateRedis(), Receiver()
     with tempfile.TemporaryDirectory(prefix="batchery-bench-") as tmp:
         try:
+            migrations.upgrade(url=f"sqlite:///{tmp}/bench.sqlite3")
             create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "BATCHERY_DATA_DIR": tmp,
                         "REDIS_URL": redis_server.url, "REDIS_PREFIX": "bench:", "WEBHOOK_ALLOW_PRIVATE": True,
                         "CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"})

@@ -18,8 +18,8 @@ if __package__ in (None, ""):
 
 import fakeredis  # noqa: E402
 
-from app import db  # noqa: E402
-from app.config import configure, load_settings  # noqa: E402
+from app import db, migrations  # noqa: E402
+from app.settings import configure, load_settings  # noqa: E402
 from app.models import Batch, BatchItem, Schedule, StoredObject, utcnow  # noqa: E402
 from app.redis_client import use_redis  # noqa: E402
 from app.scheduling import runs  # noqa: E402
@@ -62,7 +62,7 @@ def run(url: str, items: int) -> None:
     """Seed a fresh database and time the passes."""
     configure(load_settings({"DATABASE_URL": url, "SCHEDULE_MAX_OBJECTS": 5_000}))
     db.dispose_engine()
-    db.create_schema()
+    migrations.upgrade()
     use_redis(fakeredis.FakeRedis(decode_responses=True))
     _seed(items)
     print(f"{url.split(':')[0]} — {items:,} items in one stalled batch, {items:,} objects in the bucket")

@@ -23,8 +23,8 @@ from pathlib import Path  # noqa: E402
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import db  # noqa: E402
-from app.config import configure, load_settings  # noqa: E402
+from app import db, migrations  # noqa: E402
+from app.settings import configure, load_settings  # noqa: E402
 from app.extractors import embed_texts  # noqa: E402
 from app.models import Vector  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         configure(load_settings({"BATCHERY_DATA_DIR": tmp, "DATABASE_URL": url, "SEARCH_CACHE_TTL_SECONDS": 3600}))
-        db.create_schema()
+        migrations.upgrade()
         started = time.perf_counter()
         chunks = fill(args.vectors)
         size = args.vectors * DIMENSIONS * 4 / 2**20

@@ -6,10 +6,9 @@ import time
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
 
-from app.config import get_settings
-from app.queue import celery_app
 from app.batches import items, lifecycle
-from tasks.webhooks import announce
+from app.queue import celery_app
+from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -17,22 +16,16 @@ log = logging.getLogger(__name__)
 TRANSIENT = items.TRANSIENT_ERRORS
 
 
-def dispatch(batch_id: str, task_id: str, namespace: str | None = None) -> None:
-    """Enqueue the one dispatch task for a committed, QUEUED batch (called by the API after commit)."""
-    # ignore_result: the API process must not subscribe to result channels (see README, "Processes").
-    dispatch_batch.apply_async((batch_id, namespace), task_id=task_id, ignore_result=True)
-
-
 @celery_app.task(name="batchery.dispatch_batch", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=5)
-def dispatch_batch(batch_id: str, namespace: str | None = None) -> None:
+def dispatch_batch(batch_id: str, namespace: str) -> None:
     """Move the batch to PROCESSING and fan out one embed_object per pending item, joined by finalize_batch."""
-    work = lifecycle.start_processing(batch_id, namespace)
-    if not work:
+    fanout = lifecycle.start_processing(batch_id, namespace)
+    if not fanout.item_ids:
         return
-    header = [embed_object.si(batch_id, item_id, item_namespace) for item_id, item_namespace in work]
-    chord(header)(finalize_batch.si(batch_id, work[0][1]))
-    log.info("dispatched %s items of %s", len(header), batch_id)
+    chord(embed_object.si(batch_id, item_id, namespace) for item_id in fanout.item_ids)(
+        finalize_batch.si(batch_id, namespace))
+    log.info("dispatched %s items of %s", len(fanout.item_ids), batch_id)
 
 
 def _backoff(retries: int) -> float:
@@ -59,8 +52,6 @@ def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
 
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
-def finalize_batch(batch_id: str, namespace: str | None = None) -> str | None:
-    """Chord callback: aggregate the batch's items from the database into its final status, then announce events."""
-    status = lifecycle.finalize_batch(batch_id, namespace).status
-    announce(batch_id)  # every time, so a redelivered finalize sends what a crashed one recorded
-    return status
+def finalize_batch(batch_id: str, namespace: str) -> str | None:
+    """Chord callback: aggregate the batch's items from the database into its final status (events announced after)."""
+    return lifecycle.finalize_batch(batch_id, namespace).status

@@ -1,50 +1,25 @@
-"""Beat tasks: scheduled submissions, the reaper that re-sends lost work, and cleanup (entries in celeryconfig)."""
-import logging
-
-from app.queue import celery_app
+"""Beat tasks: scheduled submissions, the reaper that re-sends lost work, and cleanup (periods in app.settings)."""
 from app.maintenance import cleanup, reaper
+from app.queue import celery_app
 from app.scheduling import runs, submit_at
-from tasks.batch import dispatch, embed_object
-from tasks.webhooks import announce
-
-log = logging.getLogger(__name__)
-
-
-def _dispatch_all(submissions) -> int:
-    """Enqueue each started submission and its batch.submitted event; a failed dispatch is left to the reaper."""
-    for submission in submissions:
-        try:
-            dispatch(submission.batch_id, submission.task_id)
-        except Exception:
-            log.exception("could not enqueue dispatch of %s; the reaper will", submission.batch_id)
-        announce(submission.batch_id)
-    return len(submissions)
 
 
 @celery_app.task(name="batchery.run_due_schedules", ignore_result=True)
 def run_due_schedules() -> int:
-    """Run every due schedule tick once and dispatch the batches it created."""
-    return _dispatch_all(runs.run_due_schedules())
+    """Run every due schedule tick once; each started batch is dispatched after its submit commits."""
+    return len(runs.run_due_schedules())
 
 
 @celery_app.task(name="batchery.submit_scheduled_batches", ignore_result=True)
 def submit_scheduled_batches() -> int:
-    """Submit DRAFT batches whose submit_at has come, and dispatch them."""
-    return _dispatch_all(submit_at.submit_due_batches())
+    """Submit DRAFT batches whose submit_at has come; each is dispatched after its submit commits."""
+    return len(submit_at.submit_due_batches())
 
 
 @celery_app.task(name="batchery.reap", ignore_result=True)
 def reap() -> dict:
     """Reconcile from the database: re-send lost dispatches and items, quarantine, finalize, rebuild Redis."""
-    found = reaper.reconcile()
-    for batch_id, task_id in found.batches:
-        dispatch(batch_id, task_id)
-    for batch_id, item_id, namespace in found.items:
-        # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
-        embed_object.apply_async((batch_id, item_id, namespace), ignore_result=True)
-    for batch_id in found.finalized:
-        announce(batch_id)   # the final events a chord callback would have announced
-    return found.summary()
+    return reaper.reconcile().summary()
 
 
 @celery_app.task(name="batchery.cleanup", ignore_result=True)

@@ -1,32 +1,9 @@
 """Webhook deliveries: one small signed-POST task per (event, target), retried with exponential backoff."""
-import logging
-
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from app.queue import celery_app
 from app.notifications import delivery, webhooks
-
-log = logging.getLogger(__name__)
-
-
-def enqueue_delivery(event_id: str, target: str) -> None:
-    """Publish one delivery task (a tiny message; nothing waits for its result)."""
-    deliver_webhook.apply_async((event_id, target), ignore_result=True)
-
-
-def announce(batch_id: str | None = None, settled_seconds: int = 0) -> int:
-    """Enqueue deliveries of not-yet-announced events (call after the commit); never raises, returns how many."""
-    try:
-        pending = webhooks.unannounced(batch_id, settled_seconds)
-        for event_id, targets in pending:
-            for target in targets:
-                enqueue_delivery(event_id, target)
-        webhooks.mark_announced([event_id for event_id, _ in pending])
-        return sum(len(targets) for _, targets in pending)
-    except Exception:  # the batch must never fail for a webhook; the periodic sweep announces it later
-        log.exception("could not announce the events of %s", batch_id or "any batch")
-        return 0
+from app.queue import celery_app
 
 
 @celery_app.task(bind=True, name="batchery.deliver_webhook", ignore_result=True, acks_late=True,
@@ -43,4 +20,4 @@ def deliver_webhook(self, event_id: str, target: str) -> str:
 @celery_app.task(name="batchery.announce_events", ignore_result=True)
 def announce_events() -> int:
     """Beat: enqueue deliveries whose announcement was lost between a commit and its enqueue."""
-    return announce(settled_seconds=60)
+    return webhooks.announce(settled_seconds=60)

@@ -1,19 +1,25 @@
-"""Shared fixtures: a Flask app on a SQLite file with fakeredis, its test client, and a recorded dispatch."""
+"""Shared fixtures: a Flask app on a SQLite file with fakeredis, its test client, and recorded task publishing."""
+from collections import defaultdict
+
 import fakeredis
 import pytest
 
 from app import create_app, db
 from app.redis_client import use_redis
+from tests.schema import migrate
 
 
 @pytest.fixture
 def settings_overrides(tmp_path):
-    """Settings for an isolated app: its own data directory and SQLite file."""
+    """Settings for an isolated app: its own data directory and SQLite file (migrated to head)."""
     return {
         "AUTH_DISABLED": True,
         "BATCHERY_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'batchery.sqlite3'}",
+        "DATABASE_URL": migrate(f"sqlite:///{tmp_path / 'batchery.sqlite3'}"),
         "REDIS_PREFIX": "test:",
+        # The stub broker: a task published without a recording fixture stays in this process.
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_RESULT_BACKEND": "cache+memory://",
     }
 
 
@@ -41,24 +47,29 @@ def client(app):
 
 
 @pytest.fixture
-def dispatched(monkeypatch):
-    """Record dispatches instead of publishing them: the stub broker of the API tests."""
-    import tasks.batch
+def sent_tasks(monkeypatch):
+    """Record every task published (after its commit) instead of sending it: {task name: [args (+ task id)]}."""
+    from app import queue
 
-    calls = []
-    monkeypatch.setattr(tasks.batch, "dispatch",
-                        lambda batch_id, task_id, namespace=None: calls.append((batch_id, task_id)))
-    return calls
+    sent = defaultdict(list)
+
+    def record(task_name, *args, task_id=None):
+        sent[task_name].append((*args, task_id) if task_id else args)
+
+    monkeypatch.setattr(queue, "send", record)
+    return sent
 
 
 @pytest.fixture
-def enqueued_deliveries(monkeypatch):
-    """Record webhook delivery enqueues instead of publishing them."""
-    import tasks.webhooks
+def dispatched(sent_tasks):
+    """The dispatches published, as (batch_id, namespace, task_id)."""
+    return sent_tasks["batchery.dispatch_batch"]
 
-    calls = []
-    monkeypatch.setattr(tasks.webhooks, "enqueue_delivery", lambda event_id, target: calls.append((event_id, target)))
-    return calls
+
+@pytest.fixture
+def enqueued_deliveries(sent_tasks):
+    """The webhook deliveries published, as (event_id, target)."""
+    return sent_tasks["batchery.deliver_webhook"]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import IdempotencyConflict
 from app.models import IdempotencyRecord, utcnow

@@ -1,16 +1,16 @@
 """`batchery keys create|list|revoke`: manage API keys in the configured database."""
 import sys
 
-from app.config import configure, load_settings
+from app.settings import configure, load_settings
 from app.errors import BatcheryError
 
 
 def _ready() -> None:
-    """Settings from the environment and the tables in place."""
+    """Settings from the environment, and a database at the code's schema (else SchemaOutOfDate)."""
     from app import db
 
     configure(load_settings())
-    db.create_schema()
+    db.ensure_schema_current()
 
 
 def create(args) -> int:

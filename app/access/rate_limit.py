@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.redis_client import get_redis, key
 
 log = logging.getLogger(__name__)

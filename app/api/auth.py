@@ -1,7 +1,7 @@
 """Who is asking: the API key (or X-Namespace when auth is disabled) picks the namespace; then the rate limit."""
 from flask import g, request
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import RateLimited, Unauthorized, ValidationFailed
 from app.access import keys
 from app.access.rate_limit import take_token

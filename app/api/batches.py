@@ -1,6 +1,4 @@
 """Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
-import logging
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,29 +15,8 @@ from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsS
                              HealthSchema, StateChangedSchema, StateChangeSchema, SubmitSchema, SubmittedSchema)
 from schemas.results import ErrorsReportSchema, ResultsArgsSchema, ResultsSchema
 
-log = logging.getLogger(__name__)
 blp = Blueprint("batches", __name__, url_prefix="/v1/batches", description="Batches of objects to embed.")
 blp.before_request(resolve_namespace)
-
-
-def start(submission: lifecycle.Submission) -> None:
-    """Enqueue the dispatch task after the submit committed; a broker hiccup is left to the reaper."""
-    if not submission.started:
-        return
-    from tasks.batch import dispatch
-
-    try:
-        dispatch(submission.batch_id, submission.task_id, current_namespace())
-    except Exception:  # the batch is safely QUEUED in the database; the reaper dispatches it later
-        log.exception("could not enqueue dispatch of %s", submission.batch_id)
-    announce(submission.batch_id)
-
-
-def announce(batch_id: str) -> None:
-    """Enqueue webhook deliveries of the events the last commit recorded (never fails the request)."""
-    from tasks.webhooks import announce as enqueue_deliveries
-
-    enqueue_deliveries(batch_id)
 
 
 def _creation_body():
@@ -81,7 +58,7 @@ class Batches(MethodView):
         batch = catalog.create_batch(current_namespace(), fields.pop("collection_id"), uploads=uploads,
                                      name=fields.pop("batch_name"), webhook_secret=secret, **fields)
         if auto_submit:
-            start(lifecycle.submit_batch(current_namespace(), batch.id))
+            lifecycle.submit_batch(current_namespace(), batch.id)  # dispatched once the submit commits
             return {**catalog.get_batch(current_namespace(), batch.id), "webhook_secret": secret}
         return {**catalog.view_batch(batch), "webhook_secret": secret}
 
@@ -120,7 +97,6 @@ def add_objects(batch_id):
 def submit(batch_id):
     """Queue a DRAFT batch for processing; repeating it returns the same task id and starts nothing new."""
     submission = lifecycle.submit_batch(current_namespace(), batch_id, **json_body(SubmitSchema(), optional=True))
-    start(submission)
     return {"batch_id": submission.batch_id, "task_id": submission.task_id, "status": submission.status}
 
 
@@ -129,9 +105,7 @@ def submit(batch_id):
 @blp.response(200, StateChangedSchema)
 def change_state(args, batch_id):
     """Cancel a batch: pending items end CANCELLED, finished items keep their results."""
-    changed = lifecycle.cancel_batch(current_namespace(), batch_id)
-    announce(batch_id)
-    return changed
+    return lifecycle.cancel_batch(current_namespace(), batch_id)
 
 
 @blp.route("/<string:batch_id>/retry", methods=["POST"])

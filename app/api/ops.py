@@ -1,5 +1,8 @@
-"""Liveness and readiness probes."""
-from flask import Blueprint
+"""Liveness and readiness probes, and the Swagger UI assets of /docs (served here, so /docs works offline)."""
+from pathlib import Path
+
+import flask_swagger_ui
+from flask import Blueprint, send_from_directory
 from sqlalchemy import text
 
 from app.db import get_engine
@@ -34,3 +37,12 @@ def readyz():
     checks = {"database": _check(_ping_database), "redis": _check(lambda: get_redis().ping())}
     ready = all(c["ok"] for c in checks.values())
     return {"status": "ready" if ready else "unavailable", "checks": checks}, (200 if ready else 503)
+
+
+_SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"  # swagger-ui-dist, shipped in a PyPI package
+
+
+@blp.get("/docs/assets/<path:name>")
+def swagger_ui_asset(name):
+    """A Swagger UI file for /docs, from the installed package rather than a CDN."""
+    return send_from_directory(_SWAGGER_UI, name, max_age=86400)

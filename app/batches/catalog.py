@@ -1,7 +1,7 @@
 """Create, extend, read, list, delete and retry batches (the lifecycle moves live in lifecycle.py)."""
 from sqlalchemy import delete, func, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import InvalidState, NotFound
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject

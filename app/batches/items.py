@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.objects import storage
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.extractors import Extraction, ExtractionError, extract
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow

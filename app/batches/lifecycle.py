@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from app.db import session_scope
+from app import queue
+from app.db import publish_after_commit, session_scope
 from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
@@ -25,6 +26,21 @@ class Submission:
     task_id: str
     status: str
     started: bool
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """What dispatch starts: the PENDING items of a batch that just moved QUEUED → PROCESSING (none if it did not)."""
+
+    batch_id: str
+    namespace: str
+    item_ids: tuple[int, ...] = ()
+
+
+def dispatch_after_commit(session, batch_id: str, namespace: str, task_id: str) -> None:
+    """Once this transaction commits, send the one dispatch task that builds the batch's chord on a worker."""
+    # A lost publish leaves the batch QUEUED in the database, and the reaper dispatches it again.
+    publish_after_commit(session, queue.send, "batchery.dispatch_batch", batch_id, namespace, task_id=task_id)
 
 
 def _set_status(session, batch_id: str, new: str, allowed, **values) -> bool:
@@ -54,32 +70,31 @@ def submit_batch(namespace: str, batch_id: str, include_processing_history: bool
             return submit_batch(namespace, batch_id, include_processing_history)
         counts = count_items_in_db(session, batch.id)
         events.record(session, batch, "batch.submitted", counts, status=BatchStatus.QUEUED, task_id=task_id)
+        dispatch_after_commit(session, batch.id, namespace, task_id)
     store_counts(batch_id, counts)
     write_task_status(task_id, batch_id, namespace, BatchStatus.QUEUED)
     return Submission(batch_id, task_id, BatchStatus.QUEUED, True)
 
 
-def _other_namespace(session, batch_id: str, namespace: str | None) -> bool:
+def _other_namespace(session, batch_id: str, namespace: str) -> bool:
     """True when a task names a namespace the batch is not in (it then touches nothing)."""
-    if namespace is None:  # messages enqueued before tasks carried their namespace
-        return False
     if session.scalar(select(Batch.namespace).where(Batch.id == batch_id)) == namespace:
         return False
     log.warning("task for batch %s names namespace %s, which is not the batch's; ignored", batch_id, namespace)
     return True
 
 
-def start_processing(batch_id: str, namespace: str | None = None) -> list[tuple[int, str]]:
-    """QUEUED → PROCESSING; returns the (item id, namespace) pairs to fan out, empty if already started or cancelled."""
+def start_processing(batch_id: str, namespace: str) -> Fanout:
+    """QUEUED → PROCESSING; returns the items to fan out, none if already started, cancelled or another namespace's."""
     with session_scope() as session:
-        if _other_namespace(session, batch_id, namespace) or not _set_status(session, batch_id, BatchStatus.PROCESSING, {BatchStatus.QUEUED}, started_at=utcnow()):
-            return []
-        batch = session.get(Batch, batch_id)
+        if _other_namespace(session, batch_id, namespace) or not _set_status(
+                session, batch_id, BatchStatus.PROCESSING, {BatchStatus.QUEUED}, started_at=utcnow()):
+            return Fanout(batch_id, namespace)
+        task_id = session.scalar(select(Batch.task_id).where(Batch.id == batch_id))
         ids = session.scalars(select(BatchItem.id).where(
             BatchItem.batch_id == batch_id, BatchItem.status == ItemStatus.PENDING).order_by(BatchItem.id)).all()
-        task_id, namespace = batch.task_id, batch.namespace
     write_task_status(task_id, batch_id, namespace, BatchStatus.PROCESSING)
-    return [(item_id, namespace) for item_id in ids]
+    return Fanout(batch_id, namespace, tuple(ids))
 
 
 def cancel_open_items(session, batch_id: str) -> int:
@@ -136,7 +151,7 @@ class Finalization:
     changed: bool
 
 
-def finalize_batch(batch_id: str, namespace: str | None = None) -> Finalization:
+def finalize_batch(batch_id: str, namespace: str) -> Finalization:
     """Aggregate the items (read from the database) into the batch's final status; safe to run twice."""
     with session_scope() as session:
         batch = session.get(Batch, batch_id)

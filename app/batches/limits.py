@@ -1,7 +1,7 @@
 """Batch size limits (objects and bytes); a refusal names the setting, the limit and what was asked for."""
 from sqlalchemy import func, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import BatchTooLarge
 from app.models import BatchItem, StoredObject
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 from sqlalchemy import distinct, func, select, update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.errors import NotFound
 from app.models import Collection, Vector, utcnow

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.collections.catalog import sweep_stale_stats
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from app.objects import storage
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchStatus, ScheduleRun, StoredObject, utcnow
 

@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, select, update
 
-from app.config import get_settings
-from app.db import session_scope
+from app.settings import get_settings
+from app import queue
+from app.db import publish_after_commit, session_scope
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
@@ -25,10 +26,10 @@ _CHUNK = 500
 
 @dataclass
 class Reconciliation:
-    """What one pass found: work to send again (by the caller, after commit) and what it settled itself."""
+    """What one pass found: work it sent again (after each claim committed) and what it settled itself."""
 
-    batches: list = field(default_factory=list)      # (batch_id, task_id): dispatch again
-    items: list = field(default_factory=list)        # (batch_id, item_id, namespace): embed again
+    batches: list = field(default_factory=list)      # (batch_id, task_id): dispatched again
+    items: list = field(default_factory=list)        # (batch_id, item_id, namespace): embedded again
     quarantined: list = field(default_factory=list)  # item ids ended FAILED
     finalized: list = field(default_factory=list)    # batch ids this pass finished
     rebuilt: int = 0                                  # Redis keys recreated
@@ -40,12 +41,15 @@ class Reconciliation:
 
 
 def claim_undispatched_batches(cutoff, now) -> list[tuple[str, str]]:
-    """QUEUED batches untouched for a lease (the dispatch never arrived); returns (batch_id, task_id) claimed."""
+    """QUEUED batches untouched for a lease (the dispatch never arrived) are dispatched again; returns (batch_id, task_id)."""
     with session_scope() as session:
-        return [tuple(row) for row in session.execute(
+        rows = session.execute(
             update(Batch).where(Batch.status == BatchStatus.QUEUED, Batch.updated_at < cutoff)
-            .values(updated_at=now).returning(Batch.id, Batch.task_id)
-            .execution_options(synchronize_session=False))]
+            .values(updated_at=now).returning(Batch.id, Batch.task_id, Batch.namespace)
+            .execution_options(synchronize_session=False)).all()
+        for batch_id, task_id, namespace in rows:
+            lifecycle.dispatch_after_commit(session, batch_id, namespace, task_id)
+    return [(batch_id, task_id) for batch_id, task_id, _ in rows]
 
 
 def quarantine_dead_items(cutoff) -> list[int]:
@@ -76,7 +80,7 @@ def _lost_item_ids(session, cutoff) -> list[int]:
 
 
 def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
-    """Renew the lease of lost items (conditionally) and return (batch_id, item_id, namespace) of those claimed."""
+    """Renew the lease of lost items (conditionally), send each again, and return (batch_id, item_id, namespace)."""
     with session_scope() as session:
         ids = _lost_item_ids(session, cutoff)
     claimed = []
@@ -89,7 +93,11 @@ def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
                 .execution_options(synchronize_session=False)).all()
             namespaces = dict(session.execute(select(Batch.id, Batch.namespace).where(
                 Batch.id.in_({batch_id for _, batch_id in rows}))).all())
-        claimed += [(batch_id, item_id, namespaces[batch_id]) for item_id, batch_id in rows]
+            chunk = [(batch_id, item_id, namespaces[batch_id]) for item_id, batch_id in rows]
+            for work in chunk:
+                # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
+                publish_after_commit(session, queue.send, "batchery.embed_object", *work)
+        claimed += chunk
     return claimed
 
 
@@ -99,12 +107,13 @@ def settle_batches(cutoff) -> list[str]:
     fresh_open_item = exists().where(BatchItem.batch_id == Batch.id, BatchItem.status.in_(list(OPEN_ITEM)),
                                      BatchItem.updated_at >= cutoff)
     with session_scope() as session:
-        done = session.scalars(select(Batch.id).where(Batch.status == BatchStatus.PROCESSING, ~open_item)).all()
-        abandoned = session.scalars(select(Batch.id).where(
+        done = session.execute(select(Batch.id, Batch.namespace).where(
+            Batch.status == BatchStatus.PROCESSING, ~open_item)).all()
+        abandoned = session.execute(select(Batch.id, Batch.namespace).where(
             Batch.status == BatchStatus.CANCELLED, open_item, ~fresh_open_item)).all()
-    for batch_id in abandoned:
-        lifecycle.finalize_batch(batch_id)  # a cancelled batch's finalize cancels its open items
-    return [batch_id for batch_id in done if lifecycle.finalize_batch(batch_id).changed]
+    for batch_id, namespace in abandoned:
+        lifecycle.finalize_batch(batch_id, namespace)  # a cancelled batch's finalize cancels its open items
+    return [batch_id for batch_id, namespace in done if lifecycle.finalize_batch(batch_id, namespace).changed]
 
 
 def _restore_task_status(task_id: str, batch_id: str) -> None:
@@ -146,7 +155,7 @@ def rebuild_redis_state(limit: int = 5000) -> int:
 
 
 def reconcile(now=None) -> Reconciliation:
-    """One reaper pass; the caller publishes `batches` and `items` (the services never talk to Celery)."""
+    """One reaper pass: lost work is sent again after each claim commits, and finished batches announced."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=get_settings().ITEM_LEASE_SECONDS)
     result = Reconciliation(batches=claim_undispatched_batches(cutoff, now))

@@ -9,7 +9,7 @@ import requests
 from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
 from app.models.webhooks import BATCH_TARGET

@@ -11,7 +11,7 @@ import time
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import NotFound
 from app.models.status import FINISHED_BATCH
 from app.batches.catalog import get_batch

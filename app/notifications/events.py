@@ -1,9 +1,10 @@
 """Batch events: recorded once per (batch, type) inside the transaction of the transition; read by webhooks and SSE."""
 from sqlalchemy import func, select
 
-from app.db import insert_ignoring_duplicates, session_scope
+from app.db import insert_ignoring_duplicates, publish_after_commit, session_scope
 from app.models import BatchEvent, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import FINISHED_BATCH
+from app.notifications.webhooks import announce
 
 EVENT_TYPES = ("batch.submitted", "batch.completed", "batch.failed", "batch.cancelled",
                "collection.documents.written")
@@ -21,9 +22,13 @@ def summary(counts: dict) -> dict:
 
 
 def record(session, batch, event_type: str, counts: dict | None = None, **data) -> bool:
-    """Write the batch's event of this type unless it exists (with the item counters); true when this call wrote it."""
+    """Write the batch's event of this type unless it exists (with the item counters); true when this call wrote it.
+
+    The event's webhook deliveries are announced after the commit (the events table is the outbox).
+    """
     if counts is not None:
         data["counts"] = summary(counts)
+    publish_after_commit(session, announce, batch.id)
     return insert_ignoring_duplicates(session, BatchEvent, [{
         "event_id": new_id("evt"), "namespace": batch.namespace, "batch_id": batch.id, "type": event_type,
         "data": {"batch_id": batch.id, "collection_id": batch.collection_id, **data}, "created_at": utcnow(),
@@ -32,6 +37,8 @@ def record(session, batch, event_type: str, counts: dict | None = None, **data) 
 
 def record_finalization(session, batch, status: str, changed: bool, counts: dict) -> None:
     """At finalize: the documents that landed (if any), then the final event when this call finished the batch."""
+    # Announced every time, so a redelivered finalize sends what a crashed one recorded.
+    publish_after_commit(session, announce, batch.id)
     if status in FINISHED_BATCH and counts["succeeded"]:
         vectors = session.scalar(select(func.coalesce(func.sum(BatchItem.chunks), 0)).where(
             BatchItem.batch_id == batch.id, BatchItem.status == ItemStatus.SUCCEEDED))

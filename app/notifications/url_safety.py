@@ -3,7 +3,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from app.config import get_settings
+from app.settings import get_settings
 
 # Cloud metadata services: refused even when private targets are allowed.
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (

@@ -1,14 +1,18 @@
-"""Webhook subscriptions of a namespace, who receives which event, and the delivery log."""
+"""Webhook subscriptions of a namespace, who receives which event (announced after commit), and the delivery log."""
+import logging
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from app import queue
 from app.db import session_scope
 from app.errors import NotFound, ValidationFailed
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
 from app.models.webhooks import BATCH_TARGET
 from app.notifications.signing import new_webhook_secret
 from app.notifications.url_safety import UnsafeUrl, check_url
+
+log = logging.getLogger(__name__)
 
 
 def ensure_deliverable(url: str, field: str = "url") -> None:
@@ -107,3 +111,17 @@ def mark_announced(event_ids: list[str]) -> None:
         with session_scope() as session:
             session.execute(update(BatchEvent).where(BatchEvent.event_id.in_(event_ids),
                                                      BatchEvent.announced_at.is_(None)).values(announced_at=utcnow()))
+
+
+def announce(batch_id: str | None = None, settled_seconds: int = 0) -> int:
+    """Enqueue one delivery per (unannounced event, target) once the events committed; never raises, returns how many."""
+    try:
+        pending = unannounced(batch_id, settled_seconds)
+        for event_id, targets in pending:
+            for target in targets:
+                queue.send("batchery.deliver_webhook", event_id, target)
+        mark_announced([event_id for event_id, _ in pending])
+        return sum(len(targets) for _, targets in pending)
+    except Exception:  # the batch must never fail for a webhook; the periodic sweep announces it later
+        log.exception("could not announce the events of %s", batch_id or "any batch")
+        return 0

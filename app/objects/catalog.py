@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from app.objects import storage
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import on_rollback, session_scope
 from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type

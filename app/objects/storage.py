@@ -2,7 +2,7 @@
 from functools import lru_cache
 from urllib.parse import unquote, urlparse
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.errors import StorageUnavailable  # noqa: F401  (part of this interface)
 from app.objects.upload_stream import StoredBytes
 

@@ -3,7 +3,7 @@ import time
 
 from sqlalchemy import func, select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import BatchItem, ItemStatus
 from app.models.status import FINISHED_ITEM, RUNNING_BATCH

@@ -1,7 +1,7 @@
 """Whether a batch is healthy, degraded (failing or slowing down) or unhealthy (stalled), and why."""
 from dataclasses import dataclass, field
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.models import BatchStatus
 from app.models.status import RUNNING_BATCH
 

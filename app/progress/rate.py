@@ -4,7 +4,7 @@ Each finished item increments the counter of its time slice (`rate:<batch>:<slic
 leaves the window). Reading sums the window's slices with one MGET, so the cost is fixed by the window,
 never by the batch's size, and the rate follows what the workers do now rather than the lifetime average.
 """
-from app.config import get_settings
+from app.settings import get_settings
 from app.redis_client import key
 
 SLICES = 12  # the window is cut into this many counters

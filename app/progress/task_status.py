@@ -3,7 +3,7 @@ import json
 
 from sqlalchemy import select
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.errors import NotFound
 from app.models import Batch

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import BatcheryError
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, Schedule, ScheduleRun, StoredObject, utcnow
@@ -87,7 +87,7 @@ def _record_failure(schedule_id: str, expected, now, message: str) -> None:
 
 
 def run_due_schedules(now=None, limit: int = 100) -> list[Submission]:
-    """Run every due tick once; returns the submissions that started (to be dispatched after this commit)."""
+    """Run every due tick once; returns the submissions that started (each dispatched once its submit committed)."""
     now = now or utcnow()
     with session_scope() as session:
         due = session.execute(select(Schedule.id, Schedule.next_run_at).where(

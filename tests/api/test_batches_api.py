@@ -14,10 +14,10 @@ def run_items(batch_id, namespace="default"):
     """Process every pending item through the service, then finalize: what the worker's chord does."""
     with session_scope() as session:
         ids = [i.id for i in session.query(BatchItem).filter_by(batch_id=batch_id).order_by(BatchItem.id)]
-    lifecycle.start_processing(batch_id)
+    lifecycle.start_processing(batch_id, namespace)
     for item_id in ids:
         items.process_item(item_id, namespace)
-    return lifecycle.finalize_batch(batch_id)
+    return lifecycle.finalize_batch(batch_id, namespace)
 
 
 def test_create_json_batch_is_draft_with_progress(client):
@@ -69,7 +69,7 @@ def test_submit_is_idempotent_and_dispatches_once(client, dispatched, fake_redis
     assert first.status_code == second.status_code == 202
     assert first.get_json() == second.get_json()
     assert first.get_json()["status"] == "QUEUED" and first.get_json()["task_id"].startswith("tsk_")
-    assert dispatched == [(batch["batch_id"], first.get_json()["task_id"])]
+    assert dispatched == [(batch["batch_id"], "default", first.get_json()["task_id"])]
     got = client.get(f"/v1/batches/{batch['batch_id']}").get_json()
     assert got["status"] == "QUEUED" and got["submitted_at"] and got["progress"]["current_stage"]["name"] == "dispatching"
 
@@ -77,7 +77,7 @@ def test_submit_is_idempotent_and_dispatches_once(client, dispatched, fake_redis
 def test_auto_submit_queues_at_creation(client, dispatched):
     batch = new_batch(client, text_objects(client, 1), auto_submit=True)
     assert batch["status"] == "QUEUED" and batch["task_id"]
-    assert dispatched == [(batch["batch_id"], batch["task_id"])]
+    assert dispatched == [(batch["batch_id"], "default", batch["task_id"])]
 
 
 def test_auto_submit_of_an_empty_batch_is_422_and_creates_nothing(client, dispatched):
@@ -113,7 +113,7 @@ def test_cancel_transitions(client, dispatched):
     queued = new_batch(client, text_objects(client, 1, "q"))
     client.post(f"/v1/batches/{queued['batch_id']}/submit")
     assert client.put(f"/v1/batches/{queued['batch_id']}/state", json={"state": "CANCELLED"}).get_json()["previous_state"] == "QUEUED"
-    assert lifecycle.start_processing(queued["batch_id"]) == []  # the dispatch finds nothing to do
+    assert lifecycle.start_processing(queued["batch_id"], "default").item_ids == ()  # the dispatch finds nothing to do
 
 
 def test_results_errors_and_final_status(client, dispatched):

@@ -22,10 +22,10 @@ def run_batch(client, object_ids, collection_id="docs", **fields):
     with session_scope() as session:
         ids = list(session.scalars(select(BatchItem.id).where(BatchItem.batch_id == batch["batch_id"])
                                    .order_by(BatchItem.id)))
-    lifecycle.start_processing(batch["batch_id"])
+    lifecycle.start_processing(batch["batch_id"], "default")
     for item_id in ids:
         items.process_item(item_id, "default")
-    lifecycle.finalize_batch(batch["batch_id"])
+    lifecycle.finalize_batch(batch["batch_id"], "default")
     return client.get(f"/v1/batches/{batch['batch_id']}/results").get_json()["results"]
 
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app, db
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, IdempotencyRecord, StoredObject
 from tests.api.helpers import assert_error, seed_stored_objects

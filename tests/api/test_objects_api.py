@@ -1,7 +1,7 @@
 """POST/GET/DELETE /v1/objects through the Flask test client."""
 import hashlib
 
-from app.config import get_settings
+from app.settings import get_settings
 from tests.api.helpers import assert_error, upload
 
 

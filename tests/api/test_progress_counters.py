@@ -15,8 +15,7 @@ def started_batch(client, count):
     """A submitted batch moved to PROCESSING (what dispatch_batch does); returns (batch id, item ids)."""
     batch = new_batch(client, text_objects(client, count))
     client.post(f"/v1/batches/{batch['batch_id']}/submit")
-    work = lifecycle.start_processing(batch["batch_id"])
-    return batch["batch_id"], [item_id for item_id, _ in work]
+    return batch["batch_id"], list(lifecycle.start_processing(batch["batch_id"], "default").item_ids)
 
 
 def redis_counts(fake_redis, batch_id):
@@ -98,6 +97,6 @@ def test_bulk_cancellation_is_counted_once(client, dispatched, fake_redis):
     client.put(f"/v1/batches/{batch_id}/state", json={"state": "CANCELLED"})
     for item_id in ids[1:]:
         items.process_item(item_id, "default")     # queued deliveries find their item already cancelled
-    lifecycle.finalize_batch(batch_id)
-    lifecycle.finalize_batch(batch_id)
+    lifecycle.finalize_batch(batch_id, "default")
+    lifecycle.finalize_batch(batch_id, "default")
     assert item_outcomes() == {"succeeded": 1, "cancelled": 3}

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from app.config import get_settings
+from app.settings import get_settings
 from tests.api.helpers import assert_error, upload
 from tests.fixture_files import make_png
 

@@ -1,7 +1,7 @@
 """Webhook subscriptions, the delivery log and the event stream over HTTP (test client, fakeredis, SQLite)."""
 import pytest
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.notifications.delivery import attempt_delivery
 from tests.api.helpers import assert_error, new_batch, text_objects
 from tests.sse_client import parse_sse

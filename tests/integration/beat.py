@@ -4,9 +4,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app import create_app, db
-from app.queue import celery_app, point_celery_at
+from app.queue import celery_app
 from app.redis_client import use_redis
-from tests.integration.stack import CeleryProcess, Worker, stack_settings
+from tests.integration.stack import CeleryProcess, Worker, stack_settings, stub_celery
 
 
 class Beat(CeleryProcess):
@@ -37,4 +37,4 @@ def beat_stack(database_url: str, redis_db, data_dir: Path, env_overrides: dict,
         for process in reversed(processes):   # beats first: no tick is left for a stopped worker
             process.stop()
         db.dispose_engine()
-        point_celery_at("memory://", "cache+memory://")
+        stub_celery()

@@ -4,10 +4,11 @@ import os
 import pytest
 
 from app import create_app, db
-from app.queue import celery_app, point_celery_at
+from app.queue import celery_app
 from app.redis_client import use_redis
 from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
-from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings
+from tests.schema import migrate
+from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings, stub_celery
 
 
 def pytest_collection_modifyitems(items):
@@ -29,13 +30,13 @@ def redis_db():
 def database_url(request, tmp_path_factory):
     """A SQLite file, then a throwaway PostgreSQL database (skipped only where none is reachable)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+        yield migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
         return
     try:
         database = PostgresDatabase()
     except Exception as exc:  # no server on this machine
         pytest.skip(f"PostgreSQL not reachable ({exc.__class__.__name__}); set BATCHERY_TEST_POSTGRES to run it")
-    yield database.url
+    yield migrate(database.url)
     db.dispose_engine()
     database.close()
 
@@ -90,4 +91,4 @@ def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extr
            "settings": settings, "env": env, "data_dir": data_dir}
     worker.stop()
     db.dispose_engine()
-    point_celery_at("memory://", "cache+memory://")
+    stub_celery()

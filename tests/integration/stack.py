@@ -141,3 +141,11 @@ def stack_settings(database_url: str, redis_url: str, data_dir: Path, broker_url
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
         "CELERY_BROKER_URL": broker_url or redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
     }
+
+
+def stub_celery() -> None:
+    """Point this process's Celery app back at in-memory transports once a stack is gone."""
+    from app.queue import configure_celery
+    from app.settings import load_settings
+
+    configure_celery(load_settings({"CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"}))

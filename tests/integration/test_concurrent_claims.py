@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app import create_app, db
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, Schedule, ScheduleRun, utcnow
 from app.redis_client import use_redis
@@ -46,11 +46,11 @@ def at_once(count, work):
     return results
 
 
-def test_two_reapers_never_hand_out_the_same_item_or_batch(client):
+def test_two_reapers_never_hand_out_the_same_item_or_batch(client, sent_tasks):
     stalled = [new_batch(client, text_objects(client, 40, f"stall{n}"))["batch_id"] for n in range(3)]
     for batch_id in stalled:
         lifecycle.submit_batch("default", batch_id)
-        lifecycle.start_processing(batch_id)        # PROCESSING, and the chord never went out
+        lifecycle.start_processing(batch_id, "default")   # PROCESSING, and the chord never went out
     queued = new_batch(client, text_objects(client, 1, "queued"))["batch_id"]
     lifecycle.submit_batch("default", queued)       # QUEUED, and the dispatch never went out
     moment = utcnow() + timedelta(seconds=get_settings().ITEM_LEASE_SECONDS + 1)
@@ -59,7 +59,11 @@ def test_two_reapers_never_hand_out_the_same_item_or_batch(client):
     items = [i for _, i, _ in first.items], [i for _, i, _ in second.items]
     assert not set(items[0]) & set(items[1])
     assert len(items[0]) + len(items[1]) == 120 and len(set(items[0]) | set(items[1])) == 120
-    assert sorted(first.batches + second.batches) == [(queued, lifecycle.submit_batch("default", queued).task_id)]
+    task_id = lifecycle.submit_batch("default", queued).task_id
+    assert sorted(first.batches + second.batches) == [(queued, task_id)]
+    # Each claim was published once, after the claim committed.
+    assert sorted(sent_tasks["batchery.embed_object"]) == sorted(first.items + second.items)
+    assert sent_tasks["batchery.dispatch_batch"].count((queued, "default", task_id)) == 2   # submit + reaper
 
 
 def test_two_schedulers_run_a_due_tick_once(client):

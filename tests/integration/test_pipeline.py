@@ -132,8 +132,8 @@ def test_running_finalize_again_changes_nothing(stack):
         snapshot = (before.status, before.completed_at, before.updated_at)
     from tasks.batch import finalize_batch
 
-    assert finalize_batch.delay(batch["batch_id"]).get(timeout=30) == "COMPLETED"  # through the real worker
-    again = lifecycle.finalize_batch(batch["batch_id"])
+    assert finalize_batch.delay(batch["batch_id"], "default").get(timeout=30) == "COMPLETED"  # through the real worker
+    again = lifecycle.finalize_batch(batch["batch_id"], "default")
     assert again.status == "COMPLETED" and again.changed is False
     with session_scope() as session:
         after = session.get(Batch, batch["batch_id"])

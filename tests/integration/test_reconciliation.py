@@ -8,6 +8,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from app import queue
 from app.db import session_scope
 from app.models import Batch, BatchEvent, BatchItem, Vector
 from app.batches import lifecycle
@@ -71,10 +72,12 @@ def test_a_batch_survives_its_redis_being_emptied_mid_run(rstack):
     assert client.get(f"/v1/tasks/{batch['task_id']}").get_json()["status"] == "COMPLETED"
 
 
-def test_a_batch_committed_but_never_dispatched_is_picked_up(rstack):
+def test_a_batch_committed_but_never_dispatched_is_picked_up(rstack, monkeypatch):
     client = rstack["client"]
     batch = client.post("/v1/batches", json={"collection_id": "lost", "object_ids": upload_texts(client, 5, "lost")}).get_json()
-    lifecycle.submit_batch("default", batch["batch_id"])   # committed QUEUED; the API "died" before dispatching
+    with monkeypatch.context() as crash:
+        crash.setattr(queue, "send", lambda *args, **kwargs: None)
+        lifecycle.submit_batch("default", batch["batch_id"])   # committed QUEUED; the API "died" before dispatching
     final, seen = watch_until_finished(client, batch["batch_id"], timeout=90)
     assert final["status"] == "COMPLETED" and final["progress"]["succeeded"] == 5
     with session_scope() as session:
@@ -82,11 +85,14 @@ def test_a_batch_committed_but_never_dispatched_is_picked_up(rstack):
         assert (row.started_at - row.submitted_at).total_seconds() >= LEASE   # the reaper's doing, after the lease
 
 
-def test_a_started_batch_whose_chord_never_went_out_is_finished(rstack):
+def test_a_started_batch_whose_chord_never_went_out_is_finished(rstack, monkeypatch):
     client = rstack["client"]
     batch = client.post("/v1/batches", json={"collection_id": "nochord", "object_ids": upload_texts(client, 6, "nochord")}).get_json()
-    lifecycle.submit_batch("default", batch["batch_id"])
-    assert len(lifecycle.start_processing(batch["batch_id"])) == 6   # PROCESSING; the worker "died" before the chord
+    with monkeypatch.context() as crash:
+        crash.setattr(queue, "send", lambda *args, **kwargs: None)
+        lifecycle.submit_batch("default", batch["batch_id"])
+    # PROCESSING; the worker "died" before the chord
+    assert len(lifecycle.start_processing(batch["batch_id"], "default").item_ids) == 6
     final, _ = watch_until_finished(client, batch["batch_id"], timeout=90)
     assert final["status"] == "COMPLETED"
     assert sorted(items_of(batch["batch_id"])) == [("SUCCEEDED", 1)] * 6

@@ -16,14 +16,15 @@ from sqlalchemy import func, select
 from app import create_app, db
 from app.models import Vector
 from app.db import session_scope
-from app.queue import celery_app, point_celery_at
+from app.queue import celery_app
 from app.redis_client import use_redis
 from tests.fixture_files import ALL_GOOD
 from tests.integration.netns import NamespaceUnavailable, WorkerNamespace
 from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
-from tests.integration.stack import PostgresDatabase, Worker, stack_settings
+from tests.integration.stack import PostgresDatabase, Worker, stack_settings, stub_celery
 from tests.integration.test_pipeline import all_results, watch_until_finished
 from tests.s3_server import CREDENTIALS, S3Server
+from tests.schema import migrate
 
 FILES = {f"{name}.dat": make() for name, (make, _, _) in ALL_GOOD.items()}   # text kinds, PDF, PNG, JPEG, WAVs
 MEDIA = {f"{name}.dat": media for name, (_, media, _) in ALL_GOOD.items()}
@@ -47,7 +48,7 @@ def services(redis_db):
             broker = redis_db.url
         s3 = S3Server()
         opened.append(s3)
-        yield {"database": postgres.url, "redis": redis_db.url, "broker": broker, "s3": s3, "bucket": s3.bucket()}
+        yield {"database": migrate(postgres.url), "redis": redis_db.url, "broker": broker, "s3": s3, "bucket": s3.bucket()}
     finally:
         db.dispose_engine()
         for service in reversed(opened):
@@ -99,7 +100,7 @@ def remote(services, network, redis_db, tmp_path_factory):
     finally:
         worker.stop()
         db.dispose_engine()
-        point_celery_at("memory://", "cache+memory://")
+        stub_celery()
 
 
 def test_a_mixed_batch_completes_exactly_on_a_worker_that_shares_nothing(remote):

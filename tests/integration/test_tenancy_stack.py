@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from app.config import configure, get_settings, with_overrides
+from app.settings import configure, get_settings
+
+from tests.overrides import with_overrides
 from app.db import session_scope
 from app.models import Batch, Vector
 from app.redis_client import get_redis, key

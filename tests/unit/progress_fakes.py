@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import config
+from app import settings as config
 
 
 def at(seconds: float) -> datetime:

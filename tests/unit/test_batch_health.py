@@ -1,5 +1,5 @@
 """Health rules with a controlled clock: stalls, failure ratio, slowdowns, and their human reasons."""
-from app import config
+from tests.overrides import with_overrides
 from app.progress.view import batch_health
 from tests.unit.progress_fakes import counts, fake_batch, settings  # noqa: F401  (fixture)
 
@@ -29,7 +29,7 @@ def test_a_queued_batch_no_worker_picks_up_goes_unhealthy(settings):
 
 
 def test_stall_threshold_is_configurable(settings):
-    config.with_overrides(STALL_SECONDS=30)
+    with_overrides(STALL_SECONDS=30)
     batch = fake_batch(started=T0)
     assert batch_health(batch, counts(10, succeeded=1, last=T0 + 10, window=(1, T0)), now=T0 + 45).state == "unhealthy"
 
@@ -41,7 +41,7 @@ def test_failures_above_the_ratio_degrade(settings):
     bad = batch_health(batch, counts(1000, succeeded=88, failed=12, last=T0 + 99, window=(100, T0)), now=T0 + 100)
     assert bad.state == "degraded"
     assert bad.reasons == ["12 of 100 processed objects failed (12.0%, above the 10% threshold)."]
-    config.with_overrides(HEALTH_ERROR_RATIO=0.2)
+    with_overrides(HEALTH_ERROR_RATIO=0.2)
     assert batch_health(batch, counts(1000, succeeded=88, failed=12, last=T0 + 99, window=(100, T0)),
                         now=T0 + 100).state == "healthy"
 
@@ -62,7 +62,7 @@ def test_rate_dropping_below_a_fraction_of_the_average_degrades(settings):
     assert verdict.state == "degraded"
     assert verdict.reasons == ["Processing slowed to 0.25 items/sec, below 25% of this batch's average of "
                                "1.8 items/sec."]
-    config.with_overrides(HEALTH_SLOW_RATIO=0.1)
+    with_overrides(HEALTH_SLOW_RATIO=0.1)
     assert batch_health(batch, slow, now=T0 + 1120).state == "healthy"
 
 

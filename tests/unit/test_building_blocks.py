@@ -2,7 +2,7 @@
 import pytest
 from marshmallow import ValidationError
 
-from app.config import load_settings
+from app.settings import load_settings
 from app.errors import ValidationFailed
 from app.models import new_id
 from app.objects.catalog import safe_filename

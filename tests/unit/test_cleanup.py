@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, ScheduleRun, StoredObject, utcnow
 from app.maintenance import cleanup

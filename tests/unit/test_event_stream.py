@@ -1,7 +1,7 @@
 """The SSE generator on SQLite + fakeredis with a fake clock: order, progress, resume, heartbeat, time bound."""
 import pytest
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.batches import lifecycle
 from app.notifications.event_stream import stream_batch_events
 from tests.api.helpers import new_batch, text_objects

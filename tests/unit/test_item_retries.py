@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.objects import storage
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.db import session_scope
 from app.extractors import CorruptedFileError
 from app.models import BatchItem, Vector
@@ -24,7 +24,7 @@ def item(app):
     """One text item of a started batch: (batch_id, item_id)."""
     batch = catalog.create_batch("default", "docs", uploads=[Upload("a.txt", io.BytesIO(b"retry me, please"))])
     lifecycle.submit_batch("default", batch.id)
-    [(item_id, _)] = lifecycle.start_processing(batch.id)
+    [item_id] = lifecycle.start_processing(batch.id, "default").item_ids
     return batch.id, item_id
 
 

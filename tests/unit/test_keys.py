@@ -51,6 +51,7 @@ def cli_env(tmp_path, monkeypatch):
     """The CLI reads settings from the environment: point it at a fresh data directory."""
     monkeypatch.setenv("BATCHERY_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 0   # as a deployment's release step does
     yield
     from app import db
     db.dispose_engine()

@@ -43,7 +43,7 @@ def test_final_status(counts, expected):
 def test_redelivered_claim_counts_once_and_finishes_once(app):
     batch = make_batch(["alpha text", "beta text"])
     lifecycle.submit_batch("default", batch.id)
-    lifecycle.start_processing(batch.id)
+    lifecycle.start_processing(batch.id, "default")
     first_id = item_ids(batch.id)[0]
     claim = items.claim_item(first_id, "default")
     again = items.claim_item(first_id, "default")  # the broker redelivered the message
@@ -61,16 +61,16 @@ def test_redelivered_claim_counts_once_and_finishes_once(app):
 def test_known_content_is_skipped_and_force_overwrite_replaces(app):
     first = make_batch(["same words in both batches"], collection="dedup")
     lifecycle.submit_batch("default", first.id)
-    lifecycle.start_processing(first.id)
+    lifecycle.start_processing(first.id, "default")
     assert items.process_item(item_ids(first.id)[0], "default")["status"] == "SUCCEEDED"
     landed = vector_count("dedup")
     second = make_batch(["same words in both batches"], collection="dedup")
     lifecycle.submit_batch("default", second.id)
-    lifecycle.start_processing(second.id)
+    lifecycle.start_processing(second.id, "default")
     assert items.process_item(item_ids(second.id)[0], "default")["status"] == "SKIPPED"
     third = make_batch(["same words in both batches"], collection="dedup", force_overwrite=True)
     lifecycle.submit_batch("default", third.id)
-    lifecycle.start_processing(third.id)
+    lifecycle.start_processing(third.id, "default")
     assert items.process_item(item_ids(third.id)[0], "default")["status"] == "SUCCEEDED"
     assert vector_count("dedup") == landed >= 1
 
@@ -78,12 +78,12 @@ def test_known_content_is_skipped_and_force_overwrite_replaces(app):
 def test_cancelled_batch_items_end_cancelled_and_finalize_is_idempotent(app):
     batch = make_batch(["one", "two", "three"])
     lifecycle.submit_batch("default", batch.id)
-    lifecycle.start_processing(batch.id)
+    lifecycle.start_processing(batch.id, "default")
     first, *rest = item_ids(batch.id)
     items.process_item(first, "default")
     assert lifecycle.cancel_batch("default", batch.id)["previous_state"] == "PROCESSING"
     assert [items.process_item(i, "default")["status"] for i in rest] == ["CANCELLED", "CANCELLED"]
-    done = lifecycle.finalize_batch(batch.id)
+    done = lifecycle.finalize_batch(batch.id, "default")
     assert done.status == "CANCELLED" and done.changed is False
     counts = counters.read_counts(catalog.find_batch("default", batch.id))
     assert (counts["succeeded"], counts["cancelled"]) == (1, 2)
@@ -94,13 +94,13 @@ def test_cancelled_batch_items_end_cancelled_and_finalize_is_idempotent(app):
 def test_finalize_waits_for_open_items_then_finishes_once(app):
     batch = make_batch(["a", "b"])
     lifecycle.submit_batch("default", batch.id)
-    lifecycle.start_processing(batch.id)
+    lifecycle.start_processing(batch.id, "default")
     first, second = item_ids(batch.id)
     items.process_item(first, "default")
-    assert lifecycle.finalize_batch(batch.id).changed is False  # one item still open
+    assert lifecycle.finalize_batch(batch.id, "default").changed is False  # one item still open
     items.process_item(second, "default")
-    assert lifecycle.finalize_batch(batch.id) == lifecycle.Finalization("COMPLETED", True)
-    assert lifecycle.finalize_batch(batch.id) == lifecycle.Finalization("COMPLETED", False)
+    assert lifecycle.finalize_batch(batch.id, "default") == lifecycle.Finalization("COMPLETED", True)
+    assert lifecycle.finalize_batch(batch.id, "default") == lifecycle.Finalization("COMPLETED", False)
 
 
 def test_submit_rules(app):
@@ -110,13 +110,13 @@ def test_submit_rules(app):
     first = lifecycle.submit_batch("default", batch.id)
     again = lifecycle.submit_batch("default", batch.id)
     assert first.started and not again.started and first.task_id == again.task_id
-    assert lifecycle.start_processing(batch.id) and lifecycle.start_processing(batch.id) == []
+    assert lifecycle.start_processing(batch.id, "default").item_ids and not lifecycle.start_processing(batch.id, "default").item_ids
 
 
 def test_give_up_fails_an_open_item_once(app):
     batch = make_batch(["x"])
     lifecycle.submit_batch("default", batch.id)
-    lifecycle.start_processing(batch.id)
+    lifecycle.start_processing(batch.id, "default")
     (item_id,) = item_ids(batch.id)
     assert items.give_up(item_id, "OperationalError: database is locked") == "FAILED"
     assert items.give_up(item_id, "again") == "FAILED"

@@ -2,7 +2,9 @@
 import pytest
 import redis
 
-from app.config import configure, get_settings, with_overrides
+from app.settings import configure, get_settings
+
+from tests.overrides import with_overrides
 from app.redis_client import use_redis
 from app.access.rate_limit import take_token
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.config import get_settings
+from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, utcnow
 from app.redis_client import key
@@ -21,7 +21,7 @@ def running_batch(client, count=3):
     """A PROCESSING batch whose chord never went out: every item PENDING. Returns (batch_id, item ids)."""
     batch = new_batch(client, text_objects(client, count))
     lifecycle.submit_batch("default", batch["batch_id"])
-    lifecycle.start_processing(batch["batch_id"])
+    lifecycle.start_processing(batch["batch_id"], "default")
     with session_scope() as session:
         ids = session.scalars(select(BatchItem.id).where(BatchItem.batch_id == batch["batch_id"])
                               .order_by(BatchItem.id)).all()

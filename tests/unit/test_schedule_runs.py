@@ -28,10 +28,10 @@ def work_through(batch_id):
     """What the worker's chord does: process every item, then finalize."""
     with session_scope() as session:
         ids = session.scalars(select(BatchItem.id).where(BatchItem.batch_id == batch_id)).all()
-    lifecycle.start_processing(batch_id)
+    lifecycle.start_processing(batch_id, "default")
     for item_id in ids:
         items.process_item(item_id, "default")
-    return lifecycle.finalize_batch(batch_id).status
+    return lifecycle.finalize_batch(batch_id, "default").status
 
 
 def batch_objects(batch_id):

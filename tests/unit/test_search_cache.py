@@ -4,7 +4,7 @@ import json
 import fakeredis
 import pytest
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.db import session_scope
 from app.extractors import embed_texts
 from app.models import Vector

@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 from celery.exceptions import Retry
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.errors import PayloadTooLarge
 from app.objects import storage
 from app.objects.s3_store import S3Store
@@ -161,7 +161,7 @@ def test_a_worker_retries_an_item_during_an_outage_instead_of_failing_it(app, mo
 
     batch = catalog.create_batch("default", "docs", uploads=[Upload("a.txt", io.BytesIO(b"stored before the outage"))])
     lifecycle.submit_batch("default", batch.id)
-    [(item_id, _)] = lifecycle.start_processing(batch.id)
+    [item_id] = lifecycle.start_processing(batch.id, "default").item_ids
     from tasks.batch import embed_object
     asked = []
     monkeypatch.setattr(embed_object, "retry", lambda exc=None, countdown=None, **_: asked.append(exc) or Retry())
@@ -184,7 +184,7 @@ def test_an_upload_during_an_outage_is_a_503_with_nothing_created(client):
 
 
 def test_orphan_cleanup_removes_unreferenced_bytes_and_unfinished_uploads(store_url, client):
-    from app.config import get_settings
+    from app.settings import get_settings
     from app.maintenance import cleanup
 
     [kept] = client.post("/v1/objects", data={"file": (io.BytesIO(b"referenced"), "a.txt")}).get_json()["objects"]

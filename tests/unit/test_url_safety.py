@@ -72,7 +72,7 @@ def test_a_host_that_does_not_resolve_is_refused():
 
 
 def test_the_setting_is_the_default(app):
-    from app.config import with_overrides
+    from tests.overrides import with_overrides
 
     with_overrides(WEBHOOK_ALLOW_PRIVATE=False)
     with pytest.raises(UnsafeUrl):

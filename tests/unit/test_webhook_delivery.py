@@ -4,7 +4,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.config import with_overrides
+from tests.overrides import with_overrides
 from app.db import session_scope
 from app.models import BatchEvent, WebhookDelivery
 from app.redis_client import key

@@ -1,9 +1,12 @@
-"""Settings read from the environment, with defaults for the embedded single-machine stack."""
+"""The one configuration source: settings read from the environment, and the Celery configuration built from them."""
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
+WORK_QUEUE = "batchery"
+PERIODIC_QUEUE = "batchery.periodic"
+WORK_TASKS = ("batchery.dispatch_batch", "batchery.embed_object", "batchery.finalize_batch", "batchery.deliver_webhook")
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class Settings:
     DATABASE_URL: str = ""                 # default: sqlite file under BATCHERY_DATA_DIR
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     REDIS_PREFIX: str = "batchery:"       # keeps test runs and deployments sharing a Redis apart
+    CELERY_BROKER_URL: str = ""            # default: REDIS_URL
+    CELERY_RESULT_BACKEND: str = ""        # default: REDIS_URL
     AUTH_DISABLED: bool = False
     PORT: int = 8000
     EMBEDDING_DIMENSIONS: int = 384
@@ -33,6 +38,7 @@ class Settings:
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600
     SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
     SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
+    SEARCH_CACHE_SWEEP_SECONDS: int = 300    # how often beat drops cached counts of outdated signatures
     RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
     HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
     HEALTH_SLOW_RATIO: float = 0.25        # recent rate below this fraction of the batch's average → degraded
@@ -43,7 +49,7 @@ class Settings:
     SSE_POLL_MS: int = 500
     SSE_HEARTBEAT_SECONDS: int = 15
     SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
-    # Scheduling and reconciliation (Celery Beat); the *_INTERVAL_SECONDS are read by celeryconfig too.
+    # Scheduling and reconciliation (Celery Beat): the *_INTERVAL_SECONDS are the beat periods.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
     REAPER_INTERVAL_SECONDS: int = 60
@@ -69,6 +75,55 @@ class Settings:
     def storage_url(self) -> str:
         """The configured object storage, or the objects directory under the data directory."""
         return self.BATCHERY_STORAGE_URL or self.objects_dir.as_uri()
+
+
+    def celery_config(self) -> dict:
+        """Celery's settings (lowercase names) built from these: celeryconfig.py and create_app both use this."""
+        item_limit = self.ITEM_SOFT_TIME_LIMIT_SECONDS
+        return {
+            "broker_url": self.CELERY_BROKER_URL or self.REDIS_URL,
+            "result_backend": self.CELERY_RESULT_BACKEND or self.REDIS_URL,
+            "broker_connection_retry_on_startup": True,
+            # A message a worker took but never acknowledged comes back after this long (longest task ≪ this).
+            "broker_transport_options": {"visibility_timeout": 3600},
+            "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
+            "task_serializer": "json", "result_serializer": "json", "accept_content": ["json"],
+            "timezone": "UTC", "enable_utc": True,
+            # At-least-once delivery: acknowledge after the work, and redeliver if the worker process dies.
+            "task_acks_late": True, "task_reject_on_worker_lost": True, "worker_prefetch_multiplier": 1,
+            "task_track_started": True, "result_expires": 24 * 3600, "result_extended": True,
+            # Flower and `celery events` see every task with its name and arguments.
+            "worker_send_task_events": True, "task_send_sent_event": True,
+            "task_default_queue": WORK_QUEUE,
+            # Periodic tasks get a queue of their own so a backlog of embed_object never delays the reaper.
+            "task_queues": {queue: {"exchange": queue, "routing_key": queue} for queue in (WORK_QUEUE, PERIODIC_QUEUE)},
+            "task_routes": {**{name: {"queue": WORK_QUEUE} for name in WORK_TASKS},
+                            **{name: {"queue": PERIODIC_QUEUE} for name in self.beat_periods()}},
+            "beat_schedule": {entry: _every(seconds, name) for name, (entry, seconds) in self.beat_periods().items()},
+            # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
+            "task_annotations": {"batchery.embed_object": {"soft_time_limit": item_limit,
+                                                           "time_limit": item_limit + 30}},
+        }
+
+    def beat_periods(self) -> dict[str, tuple[str, float]]:
+        """Every periodic task: its beat entry name and period in seconds."""
+        return {
+            "batchery.run_due_schedules": ("run-due-schedules", self.SCHEDULER_INTERVAL_SECONDS),
+            "batchery.submit_scheduled_batches": ("submit-scheduled-batches", self.SCHEDULER_INTERVAL_SECONDS),
+            # Reconciliation: lost work is re-dispatched, missed callbacks run, Redis state is rebuilt.
+            "batchery.reap": ("reap", self.REAPER_INTERVAL_SECONDS),
+            "batchery.cleanup": ("cleanup", self.CLEANUP_INTERVAL_SECONDS),
+            "batchery.purge_idempotency_records": ("purge-idempotency-records", 3600),
+            # Cached collection counts of old index signatures are dropped periodically.
+            "batchery.sweep_search_cache": ("sweep-search-cache", self.SEARCH_CACHE_SWEEP_SECONDS),
+            # Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
+            "batchery.announce_events": ("announce-webhook-events", 60),
+        }
+
+
+def _every(seconds: float, task: str) -> dict:
+    """A beat entry whose tick expires after its period: a tick that waited that long is dropped, the next does its work."""
+    return {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
 
 
 def _coerce(kind, raw):
@@ -109,7 +164,3 @@ def get_settings() -> Settings:
     """The installed settings, loading them from the environment on first use."""
     return _current if _current is not None else configure(load_settings())
 
-
-def with_overrides(**changes) -> Settings:
-    """A copy of the current settings with some fields changed (tests)."""
-    return configure(replace(get_settings(), **changes))
