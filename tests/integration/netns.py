@@ -39,13 +39,17 @@ class _Pipe(socketserver.BaseRequestHandler):
     """Forward one accepted connection to the server's target and copy bytes both ways until either side closes."""
 
     def handle(self):
+        if self.server.down:   # an outage: the connection is dropped at once
+            return
         upstream = socket.create_connection(self.server.target, timeout=10)
         upstream.settimeout(None)
+        self.server.open |= {self.request, upstream}
         back = threading.Thread(target=_copy, args=(upstream, self.request), daemon=True)
         back.start()
         _copy(self.request, upstream)
         back.join()
         upstream.close()
+        self.server.open -= {self.request, upstream}
 
 
 def _copy(source: socket.socket, sink: socket.socket) -> None:
@@ -65,6 +69,16 @@ def _copy(source: socket.socket, sink: socket.socket) -> None:
 class _Relay(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    down = False
+
+    def cut(self) -> None:
+        """Refuse new connections and break the open ones (a service outage, as the namespace sees it)."""
+        self.down = True
+        for sock in list(self.open):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class WorkerNamespace:
@@ -77,7 +91,7 @@ class WorkerNamespace:
         self.name, self.host_if, self.ns_if = f"batchery-{tag}", f"bqh{tag}", f"bqn{tag}"
         subnet = _unused_subnet()
         self.host_ip, self.ns_ip = f"10.213.{subnet}.1", f"10.213.{subnet}.2"
-        self.relays = []
+        self.relays = {}
         _ip("netns", "add", self.name)
         try:
             _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
@@ -94,10 +108,18 @@ class WorkerNamespace:
     def relay(self, port: int) -> str:
         """Make 127.0.0.1:port reachable from the namespace at host_ip:port; returns that host:port."""
         server = _Relay((self.host_ip, port), _Pipe)
-        server.target = ("127.0.0.1", port)
+        server.target, server.open = ("127.0.0.1", port), set()
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.relays.append(server)
+        self.relays[port] = server
         return f"{self.host_ip}:{port}"
+
+    def cut(self, port: int) -> None:
+        """Make the service behind `port` unreachable from the namespace."""
+        self.relays[port].cut()
+
+    def restore(self, port: int) -> None:
+        """Let the namespace reach it again."""
+        self.relays[port].down = False
 
     def command(self, argv: list[str]) -> list[str]:
         """argv run inside the namespace."""
@@ -105,7 +127,7 @@ class WorkerNamespace:
 
     def close(self) -> None:
         """Stop the relays; deleting the namespace removes the veth pair with it."""
-        for server in self.relays:
+        for server in self.relays.values():
             server.shutdown()
             server.server_close()
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)

@@ -21,7 +21,7 @@ from app.redis_client import use_redis
 from tests.fixture_files import ALL_GOOD
 from tests.integration.netns import NamespaceUnavailable, WorkerNamespace
 from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
-from tests.integration.stack import PostgresDatabase, Worker, stack_settings, stub_celery
+from tests.integration.stack import PostgresDatabase, Worker, stack_settings, stub_celery, wait_for
 from tests.integration.test_pipeline import all_results, watch_until_finished
 from tests.s3_server import CREDENTIALS, S3Server
 from tests.schema import migrate
@@ -79,7 +79,8 @@ def seen_from(network, url: str) -> str:
 def remote(services, network, redis_db, tmp_path_factory):
     """The API in this process, and a worker with empty directories of its own in its own network namespace."""
     api_dir, worker_dir, logs = (tmp_path_factory.mktemp(n) for n in ("api-data", "worker-home", "worker-log"))
-    storage = {"BATCHERY_STORAGE_URL": f"s3://{services['bucket']}/objects", "REDIS_PREFIX": f"remote-{os.getpid()}:"}
+    storage = {"BATCHERY_STORAGE_URL": f"s3://{services['bucket']}/objects", "REDIS_PREFIX": f"remote-{os.getpid()}:",
+               "ITEM_MAX_ATTEMPTS": "10"}   # enough attempts to outlast the S3 outage below
     settings = stack_settings(services["database"], services["redis"], api_dir, services["broker"],
                               BATCHERY_S3_ENDPOINT_URL=services["s3"].url, **storage)
     redis_db.client.flushdb()
@@ -131,3 +132,29 @@ def test_a_mixed_batch_completes_exactly_on_a_worker_that_shares_nothing(remote)
     assert remote["s3"].keys(remote["bucket"]) == []
     assert all(client.get(f"/v1/objects/{o['object_id']}").get_json()["stored"] is False for o in objects.values())
     assert sorted(p.name for p in remote["worker_dir"].rglob("*")) == []
+
+
+def test_an_s3_outage_delays_items_but_fails_none(remote):
+    network = remote["network"]
+    if network is None:
+        pytest.skip("the outage is made by cutting the namespace's link to S3; no namespace here")
+    client, s3_port = remote["client"], remote["s3"].port
+    parts = [(io.BytesIO(f"outage text {i}: the store went away and came back.".encode()), f"o{i}.txt") for i in range(6)]
+    ids = [o["object_id"] for o in client.post("/v1/objects", data={"file": parts},
+                                               content_type="multipart/form-data").get_json()["objects"]]
+    network.cut(s3_port)
+    try:
+        batch = client.post("/v1/batches", json={"collection_id": "outage", "object_ids": ids,
+                                                 "auto_submit": True}).get_json()
+
+        def retried():
+            _, results = all_results(client, batch["batch_id"])
+            return sum(r["attempts"] >= 2 for r in results) >= 2
+        wait_for(retried, 120, interval=0.5, message="items to be retried during the outage")
+        assert client.get(f"/v1/batches/{batch['batch_id']}").get_json()["progress"]["succeeded"] == 0
+    finally:
+        network.restore(s3_port)
+    final, _ = watch_until_finished(client, batch["batch_id"], timeout=300)
+    assert final["status"] == "COMPLETED", final
+    _, results = all_results(client, batch["batch_id"])
+    assert {r["status"] for r in results} == {"SUCCEEDED"} and max(r["attempts"] for r in results) >= 2
