@@ -26,9 +26,10 @@ def remove_expired_drafts(now=None) -> int:
 
 
 def _unreferenced(paths: list[str]) -> list[str]:
-    """The paths no object row points at."""
+    """The paths no object row needs (a row whose original was released no longer does: its delete may have failed)."""
     with session_scope() as session:
-        known = set(session.scalars(select(StoredObject.storage_path).where(StoredObject.storage_path.in_(paths))))
+        known = set(session.scalars(select(StoredObject.storage_path).where(
+            StoredObject.storage_path.in_(paths), StoredObject.original_deleted_at.is_(None))))
     return [p for p in paths if p not in known]
 
 

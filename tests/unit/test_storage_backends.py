@@ -213,3 +213,20 @@ def _key_of(object_id: str) -> str:
 
     with session_scope() as session:
         return session.get(StoredObject, object_id).storage_path
+
+
+def test_bytes_a_failed_release_left_behind_are_cleaned_up(store_url, client, monkeypatch):
+    from app.batches import originals
+    from app.settings import get_settings
+    from app.maintenance import cleanup
+
+    [obj] = client.post("/v1/objects", data={"file": (io.BytesIO(b"embedded, then released"), "a.txt")}).get_json()[
+        "objects"]
+    monkeypatch.setattr(storage, "delete", lambda key: (_ for _ in ()).throw(storage.StorageUnavailable("down")))
+    originals.release_quietly(obj["object_id"], item_id=0)   # the row is marked; deleting the bytes failed
+    monkeypatch.undo()
+    assert client.get(f"/v1/objects/{obj['object_id']}").get_json()["stored"] is False
+    assert len(list(storage.stored_before(float("inf")))) == 1
+    later = time.time() + get_settings().ORPHAN_FILE_GRACE_SECONDS + 60
+    assert cleanup.remove_orphaned_files(now=later) == 1
+    assert list(storage.stored_before(float("inf"))) == []
