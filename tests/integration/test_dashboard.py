@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 from app.embedded import free_port
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import upload_texts
+from tests.schema import migrate
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -22,7 +23,7 @@ SCREENSHOT = os.environ.get("BATCHERY_DASHBOARD_SCREENSHOT")  # a path: also sav
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
     """The page reads only the API, so one database (SQLite) is enough for this module."""
-    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+    return migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
 
 
 @pytest.fixture(scope="module")
