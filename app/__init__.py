@@ -41,10 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
     from app.api.auth import document_security
-    from app.api.requests import reject_unknown_query_arguments
     from app.errors import register_error_handlers
 
-    reject_unknown_query_arguments()
     api = BatcheryApi(app)
     document_security(api)
     for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):

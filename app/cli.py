@@ -18,8 +18,8 @@ def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None 
     """The processes of the stack, as in the Procfile (Flower only when asked, behind basic auth)."""
     python = sys.executable
     children = {
-        "web": [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-                "--timeout", "120", "--access-logfile", "-", "app:create_app()"],
+        "web": [python, "-m", "gunicorn", "--config", "python:app.serving", "--bind", f"127.0.0.1:{port}",
+                "--access-logfile", "-", "app:create_app()"],
         "worker": [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
                    "--concurrency", str(workers), "--hostname", f"batchery-{os.getpid()}@%h"],
         "beat": [python, "-m", "celery", "-A", "tasks", "beat", "--loglevel", "INFO",

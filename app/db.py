@@ -1,13 +1,13 @@
 """The one engine and session factory; SQLite tuned for several worker processes; after-commit publishing; fork safety."""
 import logging
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.migrations import SchemaOutOfDate, ensure_current
+from app.private_files import private_file
 from app.settings import get_settings
 
 _engine: Engine | None = None
@@ -29,8 +29,8 @@ def build_engine(url: str) -> Engine:
     """An engine for the URL, with SQLite's pragmas or a pre-pinged pool for servers."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
         return engine

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import redis
 
+from app.private_files import private_dir
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
@@ -59,16 +61,6 @@ class PrivateRedis:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def reachable(url: str) -> bool:
-    """True when a Redis answers PING at the URL."""
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
 def data_dir_ready(path: str) -> Path:
-    """Create the data directory and return it."""
-    directory = Path(path).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    """Create the data directory (0700) and return it."""
+    return private_dir(path)

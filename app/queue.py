@@ -1,4 +1,6 @@
-"""The one Celery app, configured from Settings; publishing tasks by name; fork safety for worker processes."""
+"""The one Celery app, configured from Settings; publishing tasks by name; the retry policy; fork safety."""
+import random
+
 from celery import Celery, signals
 
 from app.settings import Settings
@@ -11,13 +13,29 @@ def configure_celery(settings: Settings) -> Celery:
     """Flask's celery_init_app: the Celery app takes its configuration from the same Settings as Flask."""
     celery_app.conf.update(settings.celery_config())
     celery_app.close()  # connections opened under the previous configuration are not reused
+    # close() drops only the connection pool: the producer pool and the result backend (which fixes its key
+    # prefix when built) would keep the previous broker options, so they are built again too.
+    celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
     return celery_app
+
+
+def key_prefix() -> str:
+    """The prefix of Celery's broker keys (a queue's list is named prefix + queue)."""
+    return celery_app.conf.broker_transport_options.get("global_keyprefix", "")
 
 
 def send(task_name: str, *args, task_id: str | None = None) -> None:
     """Publish a task by its name (app code never imports tasks/); nothing waits for its result."""
     # ignore_result: a web process must not subscribe to result channels (see README, "Processes").
     celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True)
+
+
+def backoff_seconds(retries: int, base: float, cap: float) -> float:
+    """The one retry policy: exponential backoff with full jitter, a random delay up to min(cap, base × 2^retries)."""
+    # Celery's retry_backoff=<base>, retry_backoff_max=<cap>, retry_jitter=True computes the same for autoretry_for.
+    return random.uniform(0, min(cap, base * 2 ** retries))
 
 
 @signals.worker_process_init.connect

@@ -38,6 +38,7 @@ class Settings:
     IDEMPOTENCY_TTL_SECONDS: int = 24 * 3600
     SEARCH_CACHE_TTL_SECONDS: int = 900      # idle search matrices are dropped, cached counts expire
     SEARCH_CACHE_MAX_COLLECTIONS: int = 16   # search matrices kept per process (least recently used go)
+    SEARCH_MATRIX_MAX_ROWS: int = 250_000    # above this a modality is searched without a matrix in memory
     SEARCH_CACHE_SWEEP_SECONDS: int = 300    # how often beat drops cached counts of outdated signatures
     RATE_WINDOW_SECONDS: int = 120         # items_per_second is the rate over this recent window
     HEALTH_ERROR_RATIO: float = 0.1        # failed/processed above this → degraded
@@ -49,6 +50,8 @@ class Settings:
     SSE_POLL_MS: int = 500
     SSE_HEARTBEAT_SECONDS: int = 15
     SSE_MAX_SECONDS: int = 3600            # a stream ends after this; clients resume with Last-Event-ID
+    SSE_MAX_STREAMS_PER_KEY: int = 10      # open event streams per API key (per namespace with auth off); 0: no cap
+    ALLOW_UNAUTHENTICATED_BIND: bool = False  # AUTH_DISABLED=1 on a non-loopback bind: refused unless this is set
     # Scheduling and reconciliation (Celery Beat): the *_INTERVAL_SECONDS are the beat periods.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
@@ -85,8 +88,11 @@ class Settings:
             "result_backend": self.CELERY_RESULT_BACKEND or self.REDIS_URL,
             "broker_connection_retry_on_startup": True,
             # A message a worker took but never acknowledged comes back after this long (longest task ≪ this).
-            "broker_transport_options": {"visibility_timeout": 3600},
-            "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
+            # Every Celery key carries REDIS_PREFIX (kombu: queues, bindings, unacked sets, broadcast channels;
+            # Celery: result keys), so deployments sharing one Redis database never take each other's tasks.
+            "broker_transport_options": {"visibility_timeout": 3600, "global_keyprefix": self.REDIS_PREFIX},
+            "result_backend_transport_options": {"retry_policy": {"timeout": 5.0},
+                                                 "global_keyprefix": self.REDIS_PREFIX},
             "task_serializer": "json", "result_serializer": "json", "accept_content": ["json"],
             "timezone": "UTC", "enable_utc": True,
             # At-least-once delivery: acknowledge after the work, and redeliver if the worker process dies.
@@ -100,6 +106,8 @@ class Settings:
             "task_routes": {**{name: {"queue": WORK_QUEUE} for name in WORK_TASKS},
                             **{name: {"queue": PERIODIC_QUEUE} for name in self.beat_periods()}},
             "beat_schedule": {entry: _every(seconds, name) for name, (entry, seconds) in self.beat_periods().items()},
+            # Celery's file-backed scheduler, making its schedule file's folder first (a new volume has none).
+            "beat_scheduler": "app.scheduling.beat_file:FolderCreatingScheduler",
             # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
             "task_annotations": {"batchery.embed_object": {"soft_time_limit": item_limit,
                                                            "time_limit": item_limit + 30}},

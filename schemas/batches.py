@@ -3,12 +3,11 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.models.status import BatchStatus, ItemStatus  # the domain's vocabulary (a module of constants only)
 from schemas.common import PageArgsSchema, name_field
 
-BATCH_STATUSES = ["DRAFT", "QUEUED", "PROCESSING", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"]
-ITEM_STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "SKIPPED", "FAILED", "CANCELLED"]
-object_id_list = fields.List(fields.Str(validate=validate.Length(min=1, max=64)),
-                             validate=validate.Length(max=100_000))
+BATCH_STATUSES = [status.value for status in BatchStatus]
+ITEM_STATUSES = [status.value for status in ItemStatus]
 
 
 class BatchCreateSchema(Schema):

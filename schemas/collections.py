@@ -22,11 +22,20 @@ class CollectionListSchema(Schema):
     next_cursor = fields.Str(allow_none=True)
 
 
+MODES = ("hybrid", "lexical", "vector")
+MODALITIES = ("text", "image", "audio")
+
+
 class SearchRequestSchema(Schema):
-    """Body of POST /v1/collections/{id}/search."""
+    """Body of POST /v1/collections/{id}/search (JSON)."""
 
     query = fields.Str(required=True, validate=validate.Length(min=1, max=10_000))
     top_k = fields.Int(load_default=10, validate=validate.Range(min=1, max=100))
+    mode = fields.Str(load_default="hybrid", validate=validate.OneOf(MODES), metadata={
+        "description": "hybrid: lexical and vector rankings fused; lexical: full-text only; vector: cosine only."})
+    modalities = fields.List(fields.Str(validate=validate.OneOf(MODALITIES)), load_default=["text"],
+                             validate=validate.Length(min=1, max=len(MODALITIES)),
+                             metadata={"description": "Which chunks may answer; images and audio only when asked."})
 
     @validates("query")
     def _has_text(self, value, data_key):
@@ -35,17 +44,28 @@ class SearchRequestSchema(Schema):
             raise ValidationError("The query must contain text.")
 
 
+class ExampleSearchFormSchema(Schema):
+    """Form fields of a multipart search by example (the `file` part is the example)."""
+
+    top_k = fields.Int(load_default=10, validate=validate.Range(min=1, max=100))
+
+
 class SearchHitSchema(Schema):
     """One matching chunk."""
 
     object_id = fields.Str(required=True)
     filename = fields.Str(required=True)
     chunk_index = fields.Int(required=True)
-    score = fields.Float(required=True, metadata={"description": "Cosine similarity, -1..1."})
+    page = fields.Int(allow_none=True, required=True, metadata={"description": "PDF page (1-based), else null."})
+    modality = fields.Str(required=True, metadata={"description": "text, image or audio."})
+    score = fields.Float(required=True, metadata={
+        "description": "hybrid: fused rank score 0..1 (1 = first by both rankings, <= 0.5 = only one found it); "
+                       "vector: cosine similarity -1..1; lexical: full-text relevance >= 0 (BM25 on SQLite)."})
     text = fields.Str(allow_none=True, required=True, metadata={"description": "null for image and audio chunks."})
 
 
 class SearchResultsSchema(Schema):
-    """The best chunks, best first."""
+    """The best chunks, best first, and the mode that ranked them."""
 
+    mode = fields.Str(required=True)
     hits = fields.List(fields.Nested(SearchHitSchema), required=True)

@@ -1,7 +1,7 @@
 """Webhook subscriptions, their delivery log, the event body they receive, and the event stream's arguments."""
 from marshmallow import Schema, fields, validate
 
-EVENT_TYPES = ["batch.submitted", "batch.completed", "batch.failed", "batch.cancelled", "collection.documents.written"]
+from app.models.status import EVENT_TYPES  # the domain's vocabulary (a module of constants only)
 webhook_url = validate.And(validate.Length(max=2048), validate.URL(schemes={"http", "https"}, require_tld=False))
 
 
@@ -55,15 +55,6 @@ class DeliveryListSchema(Schema):
     """GET /v1/webhooks/{id}/deliveries, newest first."""
 
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
-
-
-class EventSchema(Schema):
-    """What a webhook receives (and an event stream message carries): signed with Batchery-Signature."""
-
-    event_id = fields.Str(required=True, metadata={"example": "evt_01hf…"})
-    type = fields.Str(required=True, validate=validate.OneOf(EVENT_TYPES))
-    created_at = fields.DateTime(required=True)
-    data = fields.Dict(required=True)
 
 
 class EventStreamArgsSchema(Schema):

@@ -5,7 +5,6 @@ celery = app = celery_app
 
 from tasks import batch  # noqa: E402,F401  (registers the tasks)
 from tasks import maintenance  # noqa: E402,F401
-from tasks import search_cache  # noqa: E402,F401
 from tasks import webhooks  # noqa: E402,F401
 from tasks import periodic  # noqa: E402,F401
 

@@ -1,13 +1,12 @@
 """The pipeline: dispatch_batch builds a chord of embed_object tasks whose callback is finalize_batch."""
 import logging
-import random
 import time
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
 
 from app.batches import items, lifecycle
-from app.queue import celery_app
+from app.queue import backoff_seconds, celery_app
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -17,20 +16,15 @@ TRANSIENT = items.TRANSIENT_ERRORS
 
 
 @celery_app.task(name="batchery.dispatch_batch", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
-                 autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=5)
+                 autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
 def dispatch_batch(batch_id: str, namespace: str) -> None:
     """Move the batch to PROCESSING and fan out one embed_object per pending item, joined by finalize_batch."""
     fanout = lifecycle.start_processing(batch_id, namespace)
     if not fanout.item_ids:
         return
-    chord(embed_object.si(batch_id, item_id, namespace) for item_id in fanout.item_ids)(
+    chord([embed_object.si(batch_id, item_id, namespace) for item_id in fanout.item_ids])(
         finalize_batch.si(batch_id, namespace))
     log.info("dispatched %s items of %s", len(fanout.item_ids), batch_id)
-
-
-def _backoff(retries: int) -> float:
-    """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 2.0 ** (retries + 1)))
 
 
 @celery_app.task(bind=True, name="batchery.embed_object", acks_late=True, reject_on_worker_lost=True,
@@ -47,11 +41,11 @@ def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
         if attempts >= get_settings().ITEM_MAX_ATTEMPTS:
             log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, attempts, exc)
             return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}", attempts)}
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, 2.0, 60.0))
 
 
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,
-                 autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=10)
+                 autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=10)
 def finalize_batch(batch_id: str, namespace: str) -> str | None:
     """Chord callback: aggregate the batch's items from the database into its final status (events announced after)."""
     return lifecycle.finalize_batch(batch_id, namespace).status

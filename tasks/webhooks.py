@@ -8,7 +8,7 @@ from app.queue import celery_app
 
 @celery_app.task(bind=True, name="batchery.deliver_webhook", ignore_result=True, acks_late=True,
                  reject_on_worker_lost=True, max_retries=None,
-                 autoretry_for=(OperationalError, RedisError), retry_backoff=True, retry_jitter=True)
+                 autoretry_for=(OperationalError, RedisError), retry_backoff=2, retry_backoff_max=60, retry_jitter=True)
 def deliver_webhook(self, event_id: str, target: str) -> str:
     """POST one signed event to one target (a webhook id, or "batch" for the batch's own URL); retry on non-2xx."""
     outcome = delivery.attempt_delivery(event_id, target, attempt=self.request.retries + 1)

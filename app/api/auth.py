@@ -46,7 +46,12 @@ def resolve_namespace() -> None:
             {"limit_per_minute": settings.RATE_LIMIT_PER_MINUTE, "burst": settings.RATE_LIMIT_BURST,
              "retry_after_seconds": decision.retry_after},
             headers={"Retry-After": str(decision.retry_after)})
-    g.namespace = namespace
+    g.namespace, g.identity = namespace, identity
+
+
+def current_identity() -> str:
+    """Who this request counts against (the API key, or the namespace with auth off)."""
+    return g.identity
 
 
 def current_namespace() -> str:

@@ -1,6 +1,6 @@
 """Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent
@@ -92,11 +92,11 @@ def add_objects(batch_id):
 
 
 @blp.route("/<string:batch_id>/submit", methods=["POST"])
-@blp.doc(requestBody={"required": False, "content": {"application/json": {"schema": SubmitSchema}}})
+@blp.arguments(SubmitSchema, required=False)
 @blp.response(202, SubmittedSchema)
-def submit(batch_id):
+def submit(options, batch_id):
     """Queue a DRAFT batch for processing; repeating it returns the same task id and starts nothing new."""
-    submission = lifecycle.submit_batch(current_namespace(), batch_id, **json_body(SubmitSchema(), optional=True))
+    submission = lifecycle.submit_batch(current_namespace(), batch_id, **options)
     return {"batch_id": submission.batch_id, "task_id": submission.task_id, "status": submission.status}
 
 

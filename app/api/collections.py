@@ -1,10 +1,14 @@
 """Collections: what landed where, and search over it."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.collections import catalog, search
-from schemas.collections import CollectionListSchema, CollectionSchema, SearchRequestSchema, SearchResultsSchema
+from app.settings import get_settings
+from app.errors import PayloadTooLarge, ValidationFailed
+from schemas.collections import (CollectionListSchema, CollectionSchema, ExampleSearchFormSchema,
+                                 SearchRequestSchema, SearchResultsSchema)
 from schemas.common import PageArgsSchema
 
 blp = Blueprint("collections", __name__, url_prefix="/v1/collections",
@@ -31,9 +35,34 @@ def get_collection(collection_id):
     return catalog.get_collection(current_namespace(), collection_id)
 
 
+def _example_bytes() -> bytes:
+    """The one `file` part of a search by example, read within the per-file limit."""
+    uploads = uploaded_files()
+    if len(uploads) != 1:
+        raise ValidationFailed("Search by example takes exactly one 'file' part.",
+                               {"fields": {"file": [f"Expected one file, got {len(uploads)}."]}})
+    limit = get_settings().MAX_FILE_BYTES
+    data = uploads[0].stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The example file is over the {limit}-byte limit.", {"limit": limit})
+    return data
+
+
 @blp.route("/<string:collection_id>/search", methods=["POST"])
-@blp.arguments(SearchRequestSchema)
 @blp.response(200, SearchResultsSchema)
-def search_collection(args, collection_id):
-    """The top_k chunks most similar (cosine) to a text query, best first; never stale after a write."""
-    return {"hits": search.search(current_namespace(), collection_id, args["query"], args["top_k"])}
+@blp.doc(requestBody={"content": {
+    "application/json": {"schema": SearchRequestSchema},
+    "multipart/form-data": multipart_doc(top_k="1-100, default 10"),
+}})
+def search_collection(collection_id):
+    """Search a collection: a text query (hybrid lexical + vector by default) or an example image or WAV file.
+
+    A text query answers from text chunks unless `modalities` asks for more; an example file (multipart
+    `file`) finds the nearest items of its own modality by cosine similarity (mode `vector`).
+    """
+    if is_multipart():
+        args = form_fields(ExampleSearchFormSchema())
+        return search.search_by_example(current_namespace(), collection_id, _example_bytes(), args["top_k"])
+    args = json_body(SearchRequestSchema())
+    return search.search(current_namespace(), collection_id, args["query"], args["top_k"], args["mode"],
+                         args["modalities"])

@@ -11,9 +11,12 @@ from app.errors import ValidationFailed
 from app.access import idempotency
 
 _KEY = re.compile(r"^[!-~]{1,255}$")
+# One-time secrets are shown once: never stored in a record, so never replayed (a replay shows them as null).
+ONE_TIME_FIELDS = ("webhook_secret", "secret")
 HEADER_DOC = {"in": "header", "name": "Idempotency-Key", "required": False,
               "description": "Any unique string (1-255 visible ASCII characters). A retry with the same key and body "
-                             "returns the first answer; the same key with a different body is 409 "
+                             "returns the first answer (one-time secrets such as `webhook_secret` as null); "
+                             "the same key with a different body is 409 "
                              "`idempotency_conflict`. Keys are remembered for IDEMPOTENCY_TTL_SECONDS.",
               "schema": {"type": "string", "pattern": _KEY.pattern}}
 
@@ -44,6 +47,11 @@ def request_fingerprint() -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def without_secrets(body: dict) -> dict:
+    """The answer as it may be replayed: one-time secrets blanked."""
+    return {k: (None if k in ONE_TIME_FIELDS else v) for k, v in body.items()}
+
+
 def idempotent(view):
     """Wrap a view that answers with a JSON Response (place it above `@blp.response`)."""
 
@@ -66,7 +74,7 @@ def idempotent(view):
             idempotency.release(namespace, key, scope)
             raise
         if 200 <= response.status_code < 300:
-            idempotency.finish(namespace, key, scope, response.status_code, response.get_json())
+            idempotency.finish(namespace, key, scope, response.status_code, without_secrets(response.get_json()))
         else:
             idempotency.release(namespace, key, scope)
         return response

@@ -5,6 +5,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.progress import metrics
+from app.queue import key_prefix
 
 blp = Blueprint("metrics", __name__)
 QUEUE = "batchery"
@@ -13,8 +14,8 @@ QUEUE = "batchery"
 class BatcheryCollector:
     """Reads the shared counters on each scrape (web processes keep no metric state of their own)."""
 
-    def __init__(self, broker_url: str):
-        self.broker_url = broker_url
+    def __init__(self, broker_url: str, key_prefix: str):
+        self.broker_url, self.key_prefix = broker_url, key_prefix
 
     def collect(self):
         """Yield every Batchery metric family."""
@@ -34,7 +35,7 @@ class BatcheryCollector:
                                     buckets=buckets, sum_value=total)
 
         depth = GaugeMetricFamily("batchery_queue_depth", "Messages waiting in the Celery queue.", labels=["queue"])
-        depth.add_metric([QUEUE], metrics.queue_depth(self.broker_url, QUEUE))
+        depth.add_metric([QUEUE], metrics.queue_depth(self.broker_url, self.key_prefix + QUEUE))
         yield depth
 
         deliveries = CounterMetricFamily("batchery_webhook_deliveries", "Webhook delivery attempts by outcome.",
@@ -48,6 +49,6 @@ class BatcheryCollector:
 def prometheus_metrics():
     """Prometheus text exposition of Batchery's metrics."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BatcheryCollector(current_app.extensions["celery"].conf.broker_url))
+    registry.register(BatcheryCollector(current_app.extensions["celery"].conf.broker_url, key_prefix()))
     # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and mimetype would add a second one.
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,7 @@
 import io
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.api.idempotency import HEADER_DOC, idempotent

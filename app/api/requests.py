@@ -2,7 +2,7 @@
 import json
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, missing
 
 from app.errors import ValidationFailed
 from app.objects.catalog import Upload
@@ -31,19 +31,24 @@ def load_with(schema: Schema, data) -> dict:
         raise ValidationFailed("The request is not valid; see details.fields.", {"fields": exc.messages}) from None
 
 
-def json_body(schema: Schema, optional: bool = False) -> dict:
-    """The JSON body loaded through a schema; a body that is not JSON is a 400."""
+def read_json():
+    """The body parsed as JSON whatever its Content-Type, or webargs' `missing` when empty; malformed is a 400."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        if optional:
-            return load_with(schema, {})
-        raise ValidationFailed("A JSON body is required.", {"fields": {"_schema": ["Missing body."]}})
+        return missing
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         error = ValidationFailed(f"Malformed JSON: {exc}")
         error.status = 400
         raise error from None
+
+
+def json_body(schema: Schema) -> dict:
+    """The JSON body of an endpoint that also takes multipart, loaded through a schema."""
+    data = read_json()
+    if data is missing:
+        raise ValidationFailed("A JSON body is required.", {"fields": {"_schema": ["Missing body."]}})
     return load_with(schema, data)
 
 
@@ -82,10 +87,3 @@ def uploaded_files() -> list[Upload]:
         raise ValidationFailed("Files must be sent as parts named 'file'.", {"fields": {n: ["Unknown file part."] for n in unexpected}})
     return [Upload(f.filename or "upload", f.stream) for f in request.files.getlist("file")]
 
-
-def reject_unknown_query_arguments() -> None:
-    """Make flask-smorest hand query strings to schemas as-is, so unknown parameters are a 422 like unknown fields."""
-    from flask_smorest import Blueprint
-
-    parser = Blueprint.ARGUMENTS_PARSER
-    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}

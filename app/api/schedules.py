@@ -1,9 +1,8 @@
 """Schedules: recurring submissions of a bucket's new objects, run by Celery Beat, and their run history."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
-from app.api.requests import json_body
 from app.scheduling import schedules
 from schemas.common import PageArgsSchema
 from schemas.schedules import (ScheduleCreateSchema, ScheduleListSchema, ScheduleRunListSchema, ScheduleSchema,
@@ -25,11 +24,11 @@ class Schedules(MethodView):
         rows, next_cursor = schedules.list_schedules(current_namespace(), **args)
         return {"schedules": rows, "next_cursor": next_cursor}
 
+    @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ScheduleCreateSchema}}})
-    def post(self):
+    def post(self, fields):
         """Create a schedule: on each cron tick, a batch of the bucket's objects the collection does not have yet."""
-        return schedules.create_schedule(current_namespace(), **json_body(ScheduleCreateSchema()))
+        return schedules.create_schedule(current_namespace(), **fields)
 
 
 @blp.route("/<string:schedule_id>")
@@ -41,11 +40,11 @@ class ScheduleById(MethodView):
         """Get a schedule with its next run time."""
         return schedules.get_schedule(current_namespace(), schedule_id)
 
+    @blp.arguments(ScheduleUpdateSchema)
     @blp.response(200, ScheduleSchema)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ScheduleUpdateSchema}}})
-    def patch(self, schedule_id):
+    def patch(self, fields, schedule_id):
         """Change a schedule; a new cron or re-enabling counts from now (missed ticks are not replayed)."""
-        return schedules.update_schedule(current_namespace(), schedule_id, **json_body(ScheduleUpdateSchema()))
+        return schedules.update_schedule(current_namespace(), schedule_id, **fields)
 
     @blp.response(204)
     def delete(self, schedule_id):

@@ -1,5 +1,5 @@
 """Task status, answered from Redis (24 h TTL)."""
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
 from app.progress.task_status import get_task

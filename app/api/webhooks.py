@@ -1,9 +1,8 @@
 """Webhook subscriptions of the namespace and their delivery log."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
-from app.api.requests import json_body
 from app.notifications import webhooks
 from schemas.webhooks import (DeliveryArgsSchema, DeliveryListSchema, WebhookCreateSchema, WebhookListSchema,
                               WebhookSchema)
@@ -23,11 +22,11 @@ class Webhooks(MethodView):
         """List subscriptions, newest first (secrets are never shown again)."""
         return {"webhooks": webhooks.list_webhooks(current_namespace())}
 
+    @blp.arguments(WebhookCreateSchema)
     @blp.response(201, WebhookSchema)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": WebhookCreateSchema}}})
-    def post(self):
+    def post(self, fields):
         """Subscribe a URL to event types; the signing secret (generated when absent) is shown only here."""
-        return webhooks.create_webhook(current_namespace(), **json_body(WebhookCreateSchema()))
+        return webhooks.create_webhook(current_namespace(), **fields)
 
 
 @blp.route("/<string:webhook_id>")

@@ -12,7 +12,7 @@ from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNN
 from app.notifications import events
 from app.batches.catalog import load_batch
 from app.progress.metrics import count_item_outcomes
-from app.progress.counters import count_items_in_db, store_counts
+from app.progress.counters import count_items_in_db, processed, store_counts
 from app.progress.task_status import write_task_status
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,7 @@ def cancel_batch(namespace: str, batch_id: str) -> dict:
 
 def final_status(counts: dict) -> str | None:
     """The finished status the item counts call for, or None while items are still open."""
-    finished = counts["succeeded"] + counts["skipped"] + counts["failed"] + counts["cancelled"]
-    if finished < counts["total"]:
+    if processed(counts) < counts["total"]:
         return None
     if counts["failed"] and counts["failed"] == counts["total"]:
         return BatchStatus.FAILED
@@ -165,8 +164,7 @@ def finalize_batch(batch_id: str, namespace: str) -> Finalization:
             status = final_status(counts)
             if status is None:
                 log.warning("finalize of %s found %s open items; leaving it to the reaper", batch_id,
-                            counts["total"] - counts["succeeded"] - counts["skipped"] - counts["failed"]
-                            - counts["cancelled"])
+                            counts["total"] - processed(counts))
                 return Finalization(batch.status, False)
             error = "Every item failed." if status == BatchStatus.FAILED else None
             changed = _set_status(session, batch_id, status, RUNNING_BATCH, completed_at=utcnow(), error=error)

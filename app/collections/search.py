@@ -1,61 +1,183 @@
-"""Search a collection: embed the query, cosine similarity over the collection's matrix, top k chunks."""
-import numpy as np
-from sqlalchemy import select
+"""Search a collection: lexical and vector candidates of the asked modalities, fused; hits read by id.
 
+Modes: `vector` ranks by cosine similarity, `lexical` by the database's full-text relevance (text chunks
+only), `hybrid` (default) scores the union of both candidate lists (app.collections.fusion). Vectors of different modalities
+live in unrelated spaces, so each modality has its own matrix and a text query sees only `text` unless
+asked. A modality with more than SEARCH_MATRIX_MAX_ROWS rows gets no matrix: hybrid and lexical then
+rank the lexical candidates by their stored vectors, and vector mode streams the rows in blocks.
+"""
+import heapq
+
+import numpy as np
+from sqlalchemy import func, select
+
+from app.settings import get_settings
 from app.db import session_scope
-from app.extractors import embed_text
+from app.errors import ValidationFailed
+from app.extractors import ExtractionError, embed_text, extract
 from app.models import Vector
 from app.collections.catalog import CollectionState, read_state
+from app.collections.fusion import fuse, phrase_overlap
+from app.collections.lexical import lexical_candidates
 from app.collections.search_cache import SearchMatrix, matrices
 
+MODES = ("hybrid", "lexical", "vector")
+MODALITIES = ("text", "image", "audio")
+CANDIDATES = 100          # per side before fusion; the top_k hits come from their union
+SCAN_BLOCK = 20_000
 
-def build_matrix(session, state: CollectionState) -> SearchMatrix:
-    """Load every vector of the collection (of its dimension) into one row-normalised matrix."""
-    rows = session.execute(
-        select(Vector.object_id, Vector.filename, Vector.chunk_index, Vector.modality, Vector.text, Vector.embedding)
-        .where(Vector.namespace == state.namespace, Vector.collection_id == state.collection_id,
-               Vector.dimensions == state.dimensions)
-        .order_by(Vector.id)
-    ).all()
-    vectors = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").astype(np.float32)
-    vectors = vectors.reshape(len(rows), state.dimensions)
+
+def _rows_of(state: CollectionState, modality: str):
+    """Filter of the collection's vectors of one modality (and of its dimension)."""
+    return (Vector.namespace == state.namespace, Vector.collection_id == state.collection_id,
+            Vector.modality == modality, Vector.dimensions == state.dimensions)
+
+
+def _normalised(blobs: list[bytes], dimensions: int) -> np.ndarray:
+    """Stored float32 bytes as unit-length rows (a zero row stays zero)."""
+    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32).reshape(len(blobs), dimensions)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
-    return SearchMatrix(
-        state.signature, state.dimensions, vectors, [r.object_id for r in rows], [r.filename for r in rows],
-        [r.chunk_index for r in rows], [r.text if r.modality == "text" else None for r in rows],
-    )
+    return vectors
 
 
-def current_matrix(namespace: str, collection_id: str) -> SearchMatrix:
-    """The collection's matrix: the cached one while its signature is current, else rebuilt and cached."""
+def build_matrix(session, state: CollectionState, modality: str) -> SearchMatrix:
+    """Load one modality's vectors into a matrix, or only count them when there are too many."""
+    rows = session.scalar(select(func.count()).select_from(Vector).where(*_rows_of(state, modality)))
+    if rows > get_settings().SEARCH_MATRIX_MAX_ROWS:
+        return SearchMatrix(state.signature, state.dimensions, None, np.zeros(0, dtype=np.int64), rows)
+    found = session.execute(select(Vector.id, Vector.embedding).where(*_rows_of(state, modality))
+                            .order_by(Vector.id)).all()
+    return SearchMatrix(state.signature, state.dimensions, _normalised([r.embedding for r in found], state.dimensions),
+                        np.array([r.id for r in found], dtype=np.int64), len(found))
+
+
+def matrix_for(session, state: CollectionState, modality: str) -> SearchMatrix:
+    """The modality's matrix: the cached one while the collection's signature is current, else rebuilt."""
+    cache_key = (state.namespace, state.collection_id, modality)
+    matrix = matrices.get(cache_key, state.signature)
+    if matrix is None:
+        matrix = build_matrix(session, state, modality)
+        matrices.put(cache_key, matrix)
+    return matrix
+
+
+def _top(scores: np.ndarray, ids: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """The `limit` best (id, score), best first."""
+    count = len(scores)
+    k = min(limit, count)
+    if k == 0:
+        return []
+    top = np.argpartition(scores, count - k)[count - k:] if k < count else np.arange(count)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(ids[i]), min(float(scores[i]), 1.0)) for i in top]  # float32 rounding can pass 1.0
+
+
+def _scan_nearest(session, state: CollectionState, modality: str, query: np.ndarray,
+                  limit: int) -> list[tuple[int, float]]:
+    """Nearest rows of a modality too large for a matrix, read in blocks: memory O(block), time O(rows)."""
+    best: list[tuple[float, int]] = []
+    statement = (select(Vector.id, Vector.embedding).where(*_rows_of(state, modality))
+                 .execution_options(yield_per=SCAN_BLOCK))
+    for block in session.execute(statement).partitions():
+        ids = np.array([r.id for r in block], dtype=np.int64)
+        scores = _normalised([r.embedding for r in block], state.dimensions) @ query
+        for row_id, score in _top(scores, ids, limit):
+            if len(best) < limit:
+                heapq.heappush(best, (score, row_id))
+            elif score > best[0][0]:
+                heapq.heapreplace(best, (score, row_id))
+    return [(row_id, score) for score, row_id in sorted(best, key=lambda pair: (-pair[0], pair[1]))]
+
+
+def vector_candidates(session, state: CollectionState, modalities, query: np.ndarray,
+                      limit: int) -> list[tuple[int, float]]:
+    """(vector id, cosine) of the nearest rows of the given modalities, best first."""
+    found = []
+    for modality in modalities:
+        matrix = matrix_for(session, state, modality)
+        if matrix.vectors is None:
+            found += _scan_nearest(session, state, modality, query, limit)
+        elif matrix.rows:
+            found += _top(matrix.vectors @ query, matrix.ids, limit)
+    return sorted(found, key=lambda pair: (-pair[1], pair[0]))[:limit]
+
+
+def _candidates(session, state: CollectionState, ids: set[int], query: np.ndarray) -> tuple[dict, dict]:
+    """({id: cosine}, {id: text}) of the given rows, read by id: the hybrid scorer's inputs."""
+    if not ids:
+        return {}, {}
+    rows = session.execute(select(Vector.id, Vector.embedding, Vector.text).where(
+        Vector.id.in_(sorted(ids)), Vector.dimensions == state.dimensions)).all()
+    cosines = _normalised([r.embedding for r in rows], state.dimensions) @ query if rows else []
+    return ({r.id: min(float(c), 1.0) for r, c in zip(rows, cosines)}, {r.id: r.text for r in rows})
+
+
+def _hits(session, ranked: list[tuple[int, float]]) -> list[dict]:
+    """The contract's hits for (vector id, score) pairs, in that order."""
+    rows = {r.id: r for r in session.execute(
+        select(Vector.id, Vector.object_id, Vector.filename, Vector.chunk_index, Vector.page, Vector.modality,
+               Vector.text).where(Vector.id.in_([row_id for row_id, _ in ranked]))).all()} if ranked else {}
+    return [{
+        "object_id": rows[row_id].object_id, "filename": rows[row_id].filename,
+        "chunk_index": rows[row_id].chunk_index, "page": rows[row_id].page, "modality": rows[row_id].modality,
+        "score": round(score, 6), "text": rows[row_id].text,
+    } for row_id, score in ranked if row_id in rows]
+
+
+def _ranked(session, state: CollectionState, query: str, top_k: int, mode: str,
+            modalities) -> list[tuple[int, float]]:
+    """(vector id, score) of the best top_k rows for a text query in the given mode."""
+    lexical = []
+    if mode != "vector" and "text" in modalities:
+        lexical = lexical_candidates(session, state.namespace, state.collection_id, query,
+                                     max(CANDIDATES, top_k) if mode == "hybrid" else top_k)
+    if mode == "lexical":
+        return lexical[:top_k]
+    query_vector = embed_text(query, state.dimensions)
+    if not query_vector.any():  # no words at all: nothing to compare
+        return lexical[:top_k] if mode == "hybrid" else []
+    if mode == "vector":
+        return vector_candidates(session, state, modalities, query_vector, top_k)
+    # Over SEARCH_MATRIX_MAX_ROWS a modality has no matrix: its lexical candidates stand in (bounded path).
+    with_matrix = [m for m in modalities if matrix_for(session, state, m).vectors is not None]
+    near = vector_candidates(session, state, with_matrix, query_vector, max(CANDIDATES, top_k))
+    cosines, texts = _candidates(session, state, {i for i, _ in lexical} | {i for i, _ in near}, query_vector)
+    return fuse(dict(lexical), cosines, phrase_overlap(query, texts))[:top_k]
+
+
+def search(namespace: str, collection_id: str, query: str, top_k: int = 10, mode: str = "hybrid",
+           modalities=("text",)) -> dict:
+    """The top_k chunks of a collection for a text query: {"mode", "hits"}."""
     with session_scope() as session:
         # Signature first, rows second: a write committing in between makes the next query rebuild,
         # while the reverse order could pin old rows under the new signature.
         state = read_state(session, namespace, collection_id)
-        matrix = matrices.get((namespace, collection_id), state.signature)
-        if matrix is None:
-            matrix = build_matrix(session, state)
-            matrices.put((namespace, collection_id), matrix)
-    return matrix
+        ranked = _ranked(session, state, query, top_k, mode, list(dict.fromkeys(modalities)))
+        return {"mode": mode, "hits": _hits(session, ranked)}
 
 
-def rank(matrix: SearchMatrix, query: str, top_k: int) -> list[dict]:
-    """The top_k rows by cosine similarity to the query, best first."""
-    count = len(matrix.object_ids)
-    query_vector = embed_text(query, matrix.dimensions)
-    if count == 0 or not query_vector.any():  # nothing stored, or a query with no words to compare
-        return []
-    scores = matrix.vectors @ query_vector
-    k = min(top_k, count)
-    top = np.argpartition(scores, count - k)[count - k:] if k < count else np.arange(count)
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [{
-        "object_id": matrix.object_ids[i], "filename": matrix.filenames[i], "chunk_index": matrix.chunk_indexes[i],
-        "score": round(float(np.clip(scores[i], -1.0, 1.0)), 6), "text": matrix.texts[i],
-    } for i in top.tolist()]
+def example_vector(data: bytes, dimensions: int) -> tuple[str, np.ndarray]:
+    """(modality, unit query vector) of an image or WAV: the mean of its chunks' vectors."""
+    try:
+        extraction = extract(data, dimensions=dimensions)
+    except ExtractionError as exc:
+        raise ValidationFailed(f"The example file could not be read: {exc.message}",
+                               {"fields": {"file": [exc.message]}}) from None
+    if extraction.modality == "text" or not extraction.chunks:
+        raise ValidationFailed("Search by example takes an image or a WAV file; send text as `query`.",
+                               {"fields": {"file": [f"{extraction.media_type} is not an image or audio."]}})
+    mean = np.mean([chunk.vector for chunk in extraction.chunks], axis=0)
+    norm = float(np.linalg.norm(mean))
+    return extraction.modality, (mean / norm if norm > 0 else mean).astype(np.float32)
 
 
-def search(namespace: str, collection_id: str, query: str, top_k: int = 10) -> list[dict]:
-    """The top_k chunks of a collection most similar to a text query."""
-    return rank(current_matrix(namespace, collection_id), query, top_k)
+def search_by_example(namespace: str, collection_id: str, data: bytes, top_k: int = 10) -> dict:
+    """The top_k items of the example's modality nearest to it (cosine): {"mode": "vector", "hits"}."""
+    with session_scope() as session:
+        state = read_state(session, namespace, collection_id)
+    modality, query = example_vector(data, state.dimensions)
+    with session_scope() as session:
+        state = read_state(session, namespace, collection_id)
+        ranked = vector_candidates(session, state, [modality], query, top_k)
+        return {"mode": "vector", "hits": _hits(session, ranked)}

@@ -7,32 +7,39 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.settings import get_settings
-from app.collections.catalog import sweep_stale_stats
 
 
 @dataclass
 class SearchMatrix:
-    """A collection's vectors as one normalised float32 matrix, with each row's hit metadata."""
+    """One modality of a collection as a normalised float32 matrix and the vector id of each row.
+
+    `vectors` is None when the modality has more rows than SEARCH_MATRIX_MAX_ROWS: such a collection is
+    searched without a matrix (see app.collections.search), so memory per process stays bounded.
+    Hit texts and names are read by id for the top hits only, so they cost no memory here.
+    """
 
     signature: str
     dimensions: int
-    vectors: np.ndarray                 # (rows, dimensions), every non-zero row of unit length
-    object_ids: list[str]
-    filenames: list[str]
-    chunk_indexes: list[int]
-    texts: list[str | None]
+    vectors: np.ndarray | None          # (rows, dimensions), every non-zero row of unit length
+    ids: np.ndarray                     # int64 vectors.id of each row
+    rows: int
     last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the matrix and its ids."""
+        return (self.vectors.nbytes if self.vectors is not None else 0) + self.ids.nbytes
 
 
 class MatrixCache:
-    """A thread-safe LRU keyed by (namespace, collection_id); an entry is served only for its signature."""
+    """A thread-safe LRU keyed by (namespace, collection_id, modality); an entry is served only for its signature."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[str, str], SearchMatrix] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], SearchMatrix] = OrderedDict()
         self._lock = threading.Lock()
         self.builds = 0
 
-    def get(self, collection: tuple[str, str], signature: str) -> SearchMatrix | None:
+    def get(self, collection: tuple[str, str, str], signature: str) -> SearchMatrix | None:
         """The cached matrix if it was built at this signature; a stale one is dropped."""
         self.evict_idle()
         with self._lock:
@@ -46,7 +53,7 @@ class MatrixCache:
             self._entries.move_to_end(collection)
             return entry
 
-    def put(self, collection: tuple[str, str], matrix: SearchMatrix) -> None:
+    def put(self, collection: tuple[str, str, str], matrix: SearchMatrix) -> None:
         """Keep a freshly built matrix, dropping the least recently used beyond the size limit."""
         limit = max(get_settings().SEARCH_CACHE_MAX_COLLECTIONS, 0)
         with self._lock:
@@ -78,7 +85,3 @@ class MatrixCache:
 
 matrices = MatrixCache()
 
-
-def sweep() -> dict:
-    """Evict this process's idle matrices and every Redis-cached count whose signature is stale."""
-    return {"evicted_matrices": matrices.evict_idle(), "stale_stats": sweep_stale_stats()}

@@ -2,6 +2,7 @@
 from alembic import context
 
 from app.db import build_engine
+from app.migrations import include_object
 from app.models import Base
 from app.models.base import UTCDateTime
 from app.settings import get_settings
@@ -20,7 +21,7 @@ def run_migrations() -> None:
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                              render_item=_render_item, compare_type=True)
+                              render_item=_render_item, compare_type=True, include_object=include_object)
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()

@@ -1,4 +1,4 @@
-"""Batch and item status values, and which transitions the contract allows."""
+"""Batch and item status values, the event types of the contract, and which transitions it allows."""
 from enum import StrEnum
 
 
@@ -30,5 +30,6 @@ FINISHED_BATCH = frozenset(
 )
 RUNNING_BATCH = frozenset({BatchStatus.QUEUED, BatchStatus.PROCESSING})
 CANCELLABLE_BATCH = frozenset({BatchStatus.DRAFT, BatchStatus.QUEUED, BatchStatus.PROCESSING})
+EVENT_TYPES = ("batch.submitted", "batch.completed", "batch.failed", "batch.cancelled", "collection.documents.written")
 OPEN_ITEM = frozenset({ItemStatus.PENDING, ItemStatus.PROCESSING})
 FINISHED_ITEM = frozenset({ItemStatus.SUCCEEDED, ItemStatus.SKIPPED, ItemStatus.FAILED, ItemStatus.CANCELLED})

@@ -1,7 +1,6 @@
 """One attempt to deliver one event to one target: check the URL again, sign, POST, record the outcome."""
 import json
 import logging
-import random
 import time
 from dataclasses import dataclass
 
@@ -9,6 +8,7 @@ import requests
 from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 
+from app import queue
 from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
@@ -59,9 +59,8 @@ def _plan(event_id: str, target: str) -> Plan | None:
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Delay before the attempt after `attempt`: base × 2^(attempt-1), with jitter between half and full."""
-    delay = min(get_settings().WEBHOOK_BACKOFF_BASE_MS / 1000.0 * 2 ** (attempt - 1), _MAX_DELAY_SECONDS)
-    return random.uniform(delay / 2, delay)
+    """Delay before the attempt after `attempt`: up to base × 2^(attempt-1), with full jitter (the one retry policy)."""
+    return queue.backoff_seconds(attempt - 1, get_settings().WEBHOOK_BACKOFF_BASE_MS / 1000.0, _MAX_DELAY_SECONDS)
 
 
 def _post(plan: Plan, attempt: int) -> tuple[int | None, str | None]:

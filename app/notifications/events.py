@@ -6,8 +6,6 @@ from app.models import BatchEvent, BatchItem, BatchStatus, ItemStatus, new_id, u
 from app.models.status import FINISHED_BATCH
 from app.notifications.webhooks import announce
 
-EVENT_TYPES = ("batch.submitted", "batch.completed", "batch.failed", "batch.cancelled",
-               "collection.documents.written")
 # The events after which a batch has nothing more to say on its event stream.
 TERMINAL_TYPES = frozenset({"batch.completed", "batch.failed", "batch.cancelled"})
 _FINAL_TYPE = {

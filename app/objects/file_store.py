@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 from app.objects.upload_stream import CountedBlocks, StoredBytes, new_key
+from app.private_files import private_dir
 
 _BLOCK = 1024 * 1024
 
@@ -22,7 +23,7 @@ class FileStore:
         """Copy the stream to a new file; nothing stays behind if it fails."""
         key = new_key()
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)   # tenants' files: only this user may read them
         blocks = CountedBlocks(stream, max_bytes, _BLOCK)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
         try:

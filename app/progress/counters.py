@@ -22,6 +22,11 @@ FIELDS = {
 COUNTERS = ("total", *FIELDS.values())
 
 
+def processed(counts: dict) -> int:
+    """Items that reached a finished status (succeeded, skipped, failed or cancelled)."""
+    return sum(counts.get(FIELDS[status], 0) for status in FINISHED_ITEM)
+
+
 def count_items_in_db(session, batch_id: str) -> dict:
     """Authoritative counters from the items table."""
     rows = session.execute(

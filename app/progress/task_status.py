@@ -9,6 +9,7 @@ from app.errors import NotFound
 from app.models import Batch
 from app.models.base import utcnow
 from app.redis_client import get_redis, key
+from app.progress.counters import processed as counters_processed
 from app.progress.view import percent_done
 
 
@@ -50,7 +51,7 @@ def get_task(namespace: str, task_id: str) -> dict:
     progress = record["progress"]
     if "total" in counters:
         counts = {k: int(v) for k, v in counters.items() if k != "last_progress_at"}
-        processed = sum(counts.get(k, 0) for k in ("succeeded", "skipped", "failed", "cancelled"))
+        processed = counters_processed(counts)
         progress = {**counts, "processed": processed,
                     "percent": percent_done(processed, counts.get("total", 0))}
     return {"task_id": task_id, "batch_id": record["batch_id"], "status": record["status"], "progress": progress,

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.models import BatchStatus
 from app.models.status import FINISHED_BATCH
+from app.progress import counters
 from app.progress.health import assess_health, duration_text, rate_text
 from app.progress.rate import recent_rate
 
@@ -50,7 +51,7 @@ def percent_done(processed: int, total: int) -> float:
 def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     """The contract's progress block; the ETA divides what remains by the recent rate."""
     now = time.time() if now is None else now
-    processed = counts["succeeded"] + counts["skipped"] + counts["failed"] + counts["cancelled"]
+    processed = counters.processed(counts)
     total = counts["total"]
     rate = _rate(batch, counts, processed, now)
     eta = None

@@ -58,3 +58,12 @@ def test_forged_cursors_never_reach_the_database_with_a_wrong_type(client, dispa
     for path in int_keyed:
         assert_error(client.get(f"{path}?cursor={_cursor({'k': 'abc'})}"), 422, "validation_error")
         assert_error(client.get(f"{path}?cursor={_cursor({'k': -1})}"), 422, "validation_error")
+
+
+def test_unknown_query_parameters_are_refused_by_our_parser_not_a_patched_shared_one(client):
+    import flask_smorest
+    from marshmallow import EXCLUDE
+
+    assert flask_smorest.Blueprint.ARGUMENTS_PARSER.DEFAULT_UNKNOWN_BY_LOCATION["query"] == EXCLUDE
+    response = client.get("/v1/batches?colour=blue")
+    assert response.status_code == 422 and "colour" in response.get_json()["error"]["details"]["fields"]

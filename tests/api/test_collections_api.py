@@ -87,25 +87,32 @@ def test_exact_sentence_finds_its_document_first(client, dispatched):
     assert len(search(client, "boats", top_k=2).get_json()["hits"]) == 2
 
 
-def test_image_and_audio_hits_have_no_text(client, dispatched):
-    ids = uploaded(client, {"pic.png": make_png(), "tone.wav": make_wav()})
+def test_text_queries_answer_from_text_unless_modalities_ask_for_more(client, dispatched):
+    ids = uploaded(client, {"pic.png": make_png(), "tone.wav": make_wav(), **DOCS})
     run_batch(client, list(ids.values()), collection_id="media")
-    hits = search(client, "anything at all", collection_id="media").get_json()["hits"]
-    assert sorted(h["object_id"] for h in hits) == sorted(ids.values())
-    assert all(h["text"] is None for h in hits)
+    for mode in ("hybrid", "vector", "lexical"):
+        found = search(client, "blue square tone", collection_id="media", mode=mode).get_json()
+        assert found["mode"] == mode and {h["modality"] for h in found["hits"]} <= {"text"}, found
+    media = search(client, "anything at all", collection_id="media", mode="vector",
+                   modalities=["image", "audio"]).get_json()["hits"]
+    assert sorted(h["object_id"] for h in media) == sorted([ids["pic.png"], ids["tone.wav"]])
+    assert {(h["modality"], h["text"], h["page"]) for h in media} == {("image", None, None), ("audio", None, None)}
 
 
 def test_empty_collection_and_wordless_query_have_no_hits(client, dispatched):
     new_batch(client, list(uploaded(client, DOCS).values()), collection_id="fresh")
-    assert search(client, "harbour", collection_id="fresh").get_json() == {"hits": []}
+    assert search(client, "harbour", collection_id="fresh").get_json() == {"mode": "hybrid", "hits": []}
     run_batch(client, list(uploaded(client, {"x.txt": b"some words here"}).values()))
-    assert search(client, "?!  ...").get_json() == {"hits": []}
+    for mode in ("hybrid", "lexical", "vector"):
+        assert search(client, "?!  ...", mode=mode).get_json() == {"mode": mode, "hits": []}
 
 
 def test_search_requests_are_validated(client, dispatched):
     new_batch(client, list(uploaded(client, DOCS).values()))
     for body in ({"query": "x", "top_k": 0}, {"query": "x", "top_k": 101}, {"query": "x", "top_k": "many"},
-                 {"query": ""}, {"query": "   \n"}, {}, {"query": "x", "extra": 1}, {"query": 5}):
+                 {"query": ""}, {"query": "   \n"}, {}, {"query": "x", "extra": 1}, {"query": 5},
+                 {"query": "x", "mode": "fuzzy"}, {"query": "x", "modalities": ["video"]},
+                 {"query": "x", "modalities": []}, {"query": "x", "modalities": "text"}):
         error = assert_error(client.post("/v1/collections/docs/search", json=body), 422, "validation_error")
         assert error["details"]["fields"], body
     assert_error(client.post("/v1/collections/docs/search", data="{nope", content_type="application/json"),

@@ -126,3 +126,18 @@ def test_expired_records_are_purged_and_the_key_runs_anew(client):
     assert purge_idempotency_records() == 1
     with session_scope() as session:
         assert list(session.scalars(select(IdempotencyRecord.key))) == ["fresh"]
+
+
+def test_a_replay_never_shows_the_one_time_webhook_secret(client):
+    ids = text_objects(client, 1)
+    key = {"Idempotency-Key": "with-a-secret"}
+    body = {"collection_id": "docs", "object_ids": ids, "webhook_url": "https://93.184.216.34/batchery"}
+    first = client.post("/v1/batches", json=body, headers=key).get_json()
+    secret = first["webhook_secret"]
+    assert secret and len(secret) >= 8
+    again = client.post("/v1/batches", json=body, headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == {**first, "webhook_secret": None}
+    with session_scope() as session:
+        stored = session.scalars(select(IdempotencyRecord)).one()
+    assert secret not in str(stored.body) and stored.body["webhook_secret"] is None

@@ -26,8 +26,9 @@ def test_metrics_after_a_batch(client, dispatched, fake_redis, app, monkeypatch)
     broker = "redis://broker.test:6379/0"
     monkeypatch.setattr(app.extensions["celery"].conf, "broker_url", broker)
     monkeypatch.setitem(metrics._brokers, broker, fake_redis)   # the broker's lists, without a real broker
-    fake_redis.rpush("batchery", "m1", "m2")
-    fake_redis.rpush("batchery\x06\x169", "m3")
+    fake_redis.rpush("test:batchery", "m1", "m2")   # kombu prefixes queue lists with REDIS_PREFIX
+    fake_redis.rpush("test:batchery\x06\x169", "m3")
+    fake_redis.rpush("batchery", "another deployment's message")
     fake_redis.hincrby(key("metrics", "webhook_deliveries"), "delivered", 4)
     fake_redis.hincrby(key("metrics", "webhook_deliveries"), "failed", 1)
 

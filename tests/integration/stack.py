@@ -9,11 +9,19 @@ from pathlib import Path
 
 import redis
 
-from app.embedded import PrivateRedis, reachable
+from app.embedded import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_REDIS = os.environ.get("BATCHERY_TEST_REDIS", "redis://127.0.0.1:6379")
 POSTGRES_ADMIN = os.environ.get("BATCHERY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def reachable(url: str) -> bool:
+    """True when a Redis answers PING at the URL."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
@@ -80,20 +88,25 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-class CeleryProcess:
-    """A real `celery -A tasks <command>` in its own process group, logging to a file; stop() leaves nothing behind."""
+class LoggedProcess:
+    """A real process in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path, wrap=None, cwd: Path = ROOT):
+    def __init__(self, argv: list[str], env: dict, log_path: Path, wrap=None, cwd: Path = ROOT):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        argv = [sys.executable, "-m", "celery", "-A", "tasks", *args]
-        self.process = subprocess.Popen(wrap(argv) if wrap else argv, cwd=cwd, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        # wrap: run argv inside something (a network namespace); cwd: a worker sharing no directory of ours.
+        self.process = subprocess.Popen(wrap(argv) if wrap else argv, cwd=cwd, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
 
     def assert_running(self, what: str) -> None:
         """Fail with the log's tail when the process already exited."""
         if self.process.poll() is not None:
             raise AssertionError(f"{what} exited early:\n{self.log_path.read_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        """Everything the process logged so far."""
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
 
     def stop(self):
         """Warm shutdown, then kill the whole process group if it lingers."""
@@ -105,6 +118,13 @@ class CeleryProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+
+
+class CeleryProcess(LoggedProcess):
+    """A real `celery -A tasks <command>`."""
+
+    def __init__(self, args: list[str], env: dict, log_path: Path, **where):
+        super().__init__([sys.executable, "-m", "celery", "-A", "tasks", *args], env, log_path, **where)
 
 
 class Worker(CeleryProcess):

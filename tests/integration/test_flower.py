@@ -1,10 +1,12 @@
-"""Flower against a real worker: `celery -A tasks flower` lists our worker and its tasks with readable names and args."""
+"""Flower from the Procfile against a real worker: it asks for a password, and lists our worker and its tasks."""
 
 import pytest
 import requests
 
 from app.embedded import free_port
-from tests.integration.stack import CeleryProcess, wait_for
+from tests.integration.procfile import ProcfileProcess
+from tests.integration.stack import wait_for
+from tests.schema import migrate
 from tests.integration.test_pipeline import upload_texts, watch_until_finished
 
 AUTH = ("flower", "test-password")
@@ -13,16 +15,17 @@ AUTH = ("flower", "test-password")
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
     """Flower only reads the broker, so one database (SQLite) is enough for this module."""
-    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}"
+    return migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
 
 
-class Flower(CeleryProcess):
-    """A real `celery -A tasks flower` on a free loopback port with basic auth; stopped with its process group."""
+class Flower(ProcfileProcess):
+    """The Procfile's `flower` on a free loopback port with basic auth; stopped with its process group."""
 
     def __init__(self, env: dict, log_path):
-        self.url = f"http://127.0.0.1:{free_port()}"
-        super().__init__(["flower", "--address=127.0.0.1", f"--port={self.url.rsplit(':', 1)[1]}",
-                          f"--basic_auth={AUTH[0]}:{AUTH[1]}", "--inspect_timeout=3000"], env, log_path)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__("flower", {**env, "FLOWER_PORT": str(port), "FLOWER_BASIC_AUTH": f"{AUTH[0]}:{AUTH[1]}"},
+                         log_path)
 
     def get(self, path: str, **params):
         """GET a Flower API path as the configured user; the decoded JSON."""
@@ -30,29 +33,47 @@ class Flower(CeleryProcess):
         response.raise_for_status()
         return response.json()
 
-    def wait_ready(self, timeout: float = 60):
-        """Wait until Flower answers its health check."""
+    def wait_ready(self, worker_name: str, timeout: float = 90):
+        """Wait until Flower answers and its event receiver has heard from the worker.
+
+        Flower learns of tasks only from events it receives; one sent before its receiver subscribed is
+        lost. The worker's heartbeat reaching Flower's event state proves the receiver is listening.
+        """
         def answered():
             self.assert_running("flower")
             try:
-                return requests.get(f"{self.url}/healthcheck", timeout=1).status_code == 200
+                return requests.get(f"{self.url}/healthcheck", timeout=2).status_code == 200
             except requests.ConnectionError:
                 return False
         wait_for(answered, timeout, interval=0.2, message="Flower to answer")
+        wait_for(lambda: worker_name in self.get("/api/workers", status="true"), timeout, interval=0.5,
+                 message="Flower's event receiver to hear the worker's heartbeat")
         return self
 
 
 @pytest.fixture(scope="module")
 def flower(stack):
     """Flower watching the stack's broker."""
-    process = Flower(stack["env"], stack["data_dir"] / "flower.log").wait_ready()
+    process = Flower(stack["env"], stack["data_dir"] / "flower.log").wait_ready(stack["worker"].name)
     yield process
     process.stop()
 
 
+def test_flower_refuses_to_start_without_a_password(stack):
+    env = {k: v for k, v in stack["env"].items() if k != "FLOWER_BASIC_AUTH"}
+    process = ProcfileProcess("flower", {**env, "FLOWER_PORT": str(free_port())}, stack["data_dir"] / "no-auth.log")
+    try:
+        assert process.exited_with(30) != 0
+        assert "set FLOWER_BASIC_AUTH=user:password" in process.log_text()
+    finally:
+        process.stop()
+
+
 def test_flower_shows_our_worker_and_tasks(stack, flower):
     client, worker = stack["client"], stack["worker"]
-    assert requests.get(f"{flower.url}/api/workers", timeout=10).status_code == 401  # the API wants the password
+    for path in ("/", "/tasks", "/api/workers"):  # the UI, not only the API, wants the password
+        assert requests.get(f"{flower.url}{path}", timeout=10).status_code == 401, path
+    assert requests.get(f"{flower.url}/", auth=AUTH, timeout=10).status_code == 200
     ids = upload_texts(client, 5, "flower")
     batch_id = client.post("/v1/batches", json={"collection_id": "flower", "object_ids": ids,
                                                 "auto_submit": True}).get_json()["batch_id"]

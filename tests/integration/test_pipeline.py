@@ -34,7 +34,7 @@ def upload_texts(client, count, prefix):
     return ids
 
 
-def watch_until_finished(client, batch_id, timeout=180):
+def watch_until_finished(client, batch_id, timeout=600):
     """Poll the batch, recording each status seen, until it finishes."""
     seen = []
 
@@ -152,7 +152,7 @@ def test_on_rabbitmq_redis_holds_only_prefixed_state(stack, broker_url):
     prefix = stack["settings"]["REDIS_PREFIX"]
     # No queue lists or kombu bindings: the messages went through RabbitMQ. What is left is Batchery's own
     # prefixed state and Celery's result backend (task results, chord counters).
-    assert not {k for k in keys if k.startswith("_kombu") or k in ("batchery", "batchery.periodic")}
+    queues = {"batchery", "batchery.periodic", f"{prefix}batchery", f"{prefix}batchery.periodic"}
+    assert not {k for k in keys if "_kombu.binding" in k or "unacked" in k or k in queues}, sorted(keys)[:20]
     assert {k for k in keys if k.startswith(prefix)}
-    assert all(k.startswith((prefix, "celery-task-meta-", "chord-unlock", "celery-taskset-meta-")) or k.endswith(".j")
-               for k in keys), sorted(k for k in keys if not k.startswith(prefix))[:10]
+    assert all(k.startswith(prefix) for k in keys), sorted(k for k in keys if not k.startswith(prefix))[:10]

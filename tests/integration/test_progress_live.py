@@ -110,7 +110,10 @@ def test_queue_depth_counts_waiting_messages(stack):
     celery_app.control.cancel_consumer("batchery", destination=[worker.name], reply=True, timeout=5)
     try:
         waiting = [embed_object.apply_async(("bat_none", -n, "default")) for n in range(1, 4)]
-        assert scrape(client, "batchery_queue_depth")[depth_key] == 3
+        # A BRPOP the worker sent before the cancel may still pop one message; kombu then puts it back
+        # ("Requeuing undeliverable message … No consumers"), so the depth reads 2 for a moment before 3.
+        wait_for(lambda: scrape(client, "batchery_queue_depth")[depth_key] == 3, 30,
+                 message="three waiting messages")
     finally:
         celery_app.control.add_consumer("batchery", destination=[worker.name], reply=True, timeout=5)
     assert [r.get(timeout=30)["status"] for r in waiting] == ["MISSING"] * 3

@@ -29,10 +29,10 @@ def empty_database(request, tmp_path):
 
 
 def tables(url: str) -> set[str]:
-    """The tables the database has, Alembic's bookkeeping aside."""
+    """The tables the database has, Alembic's bookkeeping and SQLite's full-text index tables aside."""
     engine = db.build_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return {t for t in inspect(engine).get_table_names() if t != "alembic_version" and not t.startswith("vectors_fts")}
     finally:
         engine.dispose()
 
@@ -42,7 +42,9 @@ def differences(url: str) -> list:
     engine = db.build_engine(url)
     try:
         with engine.connect() as connection:
-            return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+            context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                                   "include_object": migrations.include_object})
+            return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
 

@@ -31,10 +31,6 @@ def finish_items(batch_id, status, chunks=2):
         session.execute(update(Batch).where(Batch.id == batch_id).values(status=BatchStatus.PROCESSING))
 
 
-def test_schema_and_service_agree_on_event_types():
-    assert tuple(EVENT_TYPES) == events.EVENT_TYPES
-
-
 def test_submit_and_finalize_record_each_event_once(client):
     batch = new_batch(client, text_objects(client, 3))
     assert lifecycle.submit_batch("default", batch["batch_id"]).started

@@ -4,6 +4,7 @@ import json
 import fakeredis
 import pytest
 
+from tasks.maintenance import sweep_search_cache
 from tests.overrides import with_overrides
 from app.db import session_scope
 from app.extractors import embed_texts
@@ -41,26 +42,27 @@ def signature(collection_id="docs"):
 
 def test_matrix_is_reused_until_a_write_changes_the_signature():
     write("docs", ["red apples in autumn", "blue whales in the ocean"])
-    first = search.search("default", "docs", "whales", 1)
+    first = search.search("default", "docs", "whales", 1)["hits"]
     assert first[0]["object_id"] == "obj_doc1" and search_cache.matrices.builds == 1
     search.search("default", "docs", "apples", 1)
     assert search_cache.matrices.builds == 1  # same signature: the cached matrix answered
     before = signature()
     write("docs", ["green parrots of the rainforest"], prefix="new")
     assert signature() != before
-    hits = search.search("default", "docs", "green parrots of the rainforest", 3)
+    hits = search.search("default", "docs", "green parrots of the rainforest", 3)["hits"]
     assert hits[0]["object_id"] == "obj_new0" and len(hits) == 3  # the new document, never the stale matrix
     assert search_cache.matrices.builds == 2
 
 
-def test_top_k_is_ranked_by_cosine_similarity():
+def test_vector_mode_ranks_the_top_k_by_cosine_similarity():
     texts = [f"document {i} about topic {i}" for i in range(50)] + ["the quick brown fox jumps"]
     write("docs", texts)
-    hits = search.search("default", "docs", "quick brown fox", 5)
-    assert len(hits) == 5 and hits[0]["text"] == "the quick brown fox jumps"
+    found = search.search("default", "docs", "quick brown fox", 5, mode="vector")
+    hits = found["hits"]
+    assert found["mode"] == "vector" and len(hits) == 5 and hits[0]["text"] == "the quick brown fox jumps"
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
-    assert len(search.search("default", "docs", "document", 100)) == 51
+    assert len(search.search("default", "docs", "document", 100, mode="vector")["hits"]) == 51
 
 
 def test_least_recently_used_matrices_go_beyond_the_limit():
@@ -77,18 +79,20 @@ def test_least_recently_used_matrices_go_beyond_the_limit():
     assert search_cache.matrices.builds == builds + 1
 
 
-def test_sweep_evicts_idle_matrices_and_stale_counts():
+def test_sweep_drops_stale_counts_and_a_search_evicts_idle_matrices():
     write("docs", ["one document"])
     write("other", ["another document"])
     search.search("default", "docs", "document", 1)
     catalog.list_collections("default")  # caches the counts of both
     write("docs", ["a second document"], prefix="more")  # "docs" counts are now of an old signature
     with_overrides(SEARCH_CACHE_TTL_SECONDS=3600)
-    assert search_cache.sweep() == {"evicted_matrices": 0, "stale_stats": 1}
+    assert sweep_search_cache() == 1
     assert get_redis().get(key(catalog.STATS, "default", "docs")) is None
     assert json.loads(get_redis().get(key(catalog.STATS, "default", "other")))["documents"] == 1
+    assert sweep_search_cache() == 0
+    assert len(search_cache.matrices) == 1
     with_overrides(SEARCH_CACHE_TTL_SECONDS=0)
-    assert search_cache.sweep() == {"evicted_matrices": 1, "stale_stats": 0}
+    search_cache.matrices.get(("default", "nothing"), "-")   # every lookup first drops idle matrices
     assert len(search_cache.matrices) == 0
 
 
@@ -111,7 +115,7 @@ def test_counts_and_search_work_without_redis():
     use_redis(fakeredis.FakeRedis(server=down, decode_responses=True))
     described = catalog.get_collection("default", "docs")
     assert (described["documents"], described["vectors"]) == (1, 1)
-    assert search.search("default", "docs", "searchable", 1)[0]["object_id"] == "obj_doc0"
+    assert search.search("default", "docs", "searchable", 1)["hits"][0]["object_id"] == "obj_doc0"
 
 
 def test_beat_runs_the_sweep_by_task_name():

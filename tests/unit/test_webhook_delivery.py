@@ -116,5 +116,5 @@ def test_backoff_doubles_with_jitter_and_is_capped(app):
     with_overrides(WEBHOOK_BACKOFF_BASE_MS=1000)
     for attempt, full in ((1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0)):
         delays = [backoff_seconds(attempt) for _ in range(200)]
-        assert all(full / 2 <= d <= full for d in delays) and max(delays) - min(delays) > full / 10
+        assert all(0 <= d <= full for d in delays) and max(delays) - min(delays) > full / 10
     assert backoff_seconds(40) <= 1800
