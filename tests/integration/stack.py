@@ -147,10 +147,15 @@ class Worker(CeleryProcess):
 
 def queue_length(queue: str) -> int:
     """Messages ready in a broker queue (Redis or RabbitMQ alike), read through kombu."""
+    from amqp.exceptions import ChannelError
+
     from app.queue import celery_app
 
     with celery_app.connection_for_write() as connection:
-        return connection.default_channel.queue_declare(queue, passive=True).message_count
+        try:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count
+        except ChannelError:  # Redis: an empty queue is no list at all, which kombu reports as not found
+            return 0
 
 
 def stack_settings(database_url: str, redis_url: str, data_dir: Path, broker_url: str | None = None,

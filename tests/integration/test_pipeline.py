@@ -100,7 +100,7 @@ def test_cancel_mid_batch_leaves_nothing_pending(stack):
     client = stack["client"]
     ids = upload_texts(client, 400, "cancel")
     batch = client.post("/v1/batches", json={"collection_id": "cancel", "object_ids": ids, "auto_submit": True}).get_json()
-    wait_for(lambda: client.get(f"/v1/batches/{batch['batch_id']}").get_json()["progress"]["processed"] > 0, 60,
+    wait_for(lambda: client.get(f"/v1/batches/{batch['batch_id']}").get_json()["progress"]["processed"] > 0, 300,
              message="first processed item")
     response = client.put(f"/v1/batches/{batch['batch_id']}/state", json={"state": "CANCELLED"})
     assert response.status_code == 200, response.get_json()
