@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tests run the semantic embedder end to end, so the default install includes it (CPU torch; ~8 min here under load).
+EXTRAS ?= test,semantic
 
 .PHONY: run test install bench clean
 
@@ -10,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batchery needs Python >= 3.11 (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -20,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the WSGI app; `test_config` overrides settings read from the environment."""
     settings = configure(load_settings(test_config))
     app = Flask(__name__)
+    from app.api.requests import BoundedRequest
+
+    app.request_class = BoundedRequest
     app.config.update(
         API_TITLE="Batchery", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
@@ -27,7 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH, MAX_FORM_PARTS=settings.MAX_MULTIPART_PARTS,
         JSON_SORT_KEYS=False,
     )
-    app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
+    # Other upper-case test keys go to Flask as given; settings were typed above (the environment gives strings).
+    app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper() and not hasattr(settings, k)})
     app.extensions["batchery_settings"] = settings
 
     from app import db
@@ -39,13 +43,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["celery"] = configure_celery(settings)
 
-    from app.api import batch_events, batches, collections, metrics, objects, ops, tasks, webhooks
+    from app.api import (batch_events, batches, collections, embedders, limits, metrics, objects, ops, tasks,
+                         webhooks)
     from app.api.auth import document_security
     from app.errors import register_error_handlers
 
     api = BatcheryApi(app)
     document_security(api)
-    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, batch_events.blp, webhooks.blp):
+    for blueprint in (objects.blp, batches.blp, tasks.blp, collections.blp, embedders.blp, batch_events.blp,
+                      webhooks.blp, limits.blp):
         api.register_blueprint(blueprint)
     from app.api import schedules
 

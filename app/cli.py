@@ -8,6 +8,7 @@ import sys
 import time
 
 from app.access.keys_cli import add_key_commands
+from app.collections.embedders import EMBEDDERS
 from app.embedded import PrivateRedis, data_dir_ready, free_port
 from app.migrations import SchemaOutOfDate, upgrade
 from app.migrations.cli import add_db_commands
@@ -15,7 +16,7 @@ from app.settings import configure, load_settings
 
 
 def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None = None) -> dict[str, list[str]]:
-    """The processes of the stack, as in the Procfile (Flower only when asked, behind basic auth)."""
+    """The processes of the stack, as in the Procfile (Flower only when asked; the semantic worker when installed)."""
     python = sys.executable
     children = {
         "web": [python, "-m", "gunicorn", "--config", "python:app.serving", "--bind", f"127.0.0.1:{port}",
@@ -25,6 +26,11 @@ def _children(port: int, workers: int, data_dir, flower: tuple[int, str] | None 
         "beat": [python, "-m", "celery", "-A", "tasks", "beat", "--loglevel", "INFO",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }
+    semantic = EMBEDDERS["minilm-l6"]
+    if semantic.available:
+        children["semantic"] = [python, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
+                                "-Q", semantic.queue, "--concurrency", "1",
+                                "--hostname", f"batchery-semantic-{os.getpid()}@%h"]
     if flower:
         flower_port, basic_auth = flower
         children["flower"] = [python, "-m", "celery", "-A", "tasks", "flower", f"--port={flower_port}",

@@ -6,10 +6,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.migrations import SchemaOutOfDate, ensure_current
+from app.migrations import SchemaOutOfDate, ensure_current  # noqa: F401  (SchemaOutOfDate: what ensure_schema_current raises)
 from app.private_files import private_file
 from app.settings import get_settings
 
+log = logging.getLogger(__name__)
 _engine: Engine | None = None
 _ROWS_PER_INSERT = 1000
 _sessions: sessionmaker | None = None

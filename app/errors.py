@@ -3,7 +3,7 @@ import logging
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,14 @@ class RateLimited(BatcheryError):
     status, error_type = 429, "rate_limited"
 
 
+class ServiceUnavailable(BatcheryError):
+    status, error_type = 503, "service_unavailable"
+
+
+class StreamedBodyTooLarge(RequestEntityTooLarge):
+    """A body without Content-Length (chunked) that went on past MAX_CONTENT_LENGTH."""
+
+
 # Werkzeug's own errors (routing, body size, bad JSON) in the contract's vocabulary.
 _HTTP_TYPES = {
     400: "validation_error",
@@ -110,7 +118,7 @@ def _from_http_exception(exc: HTTPException):
     elif exc.code == 404:
         message = "No such resource."
     elif exc.code == 413:
-        message, details = _oversize()
+        message, details = _oversize(exc)
     error_type = _HTTP_TYPES.get(exc.code, "validation_error" if (exc.code or 500) < 500 else "internal_error")
     response = (error_body(error_type, message, details), exc.code)
     headers = dict(exc.get_headers()) if exc.code == 405 else {}
@@ -118,20 +126,20 @@ def _from_http_exception(exc: HTTPException):
     return (*response, headers)
 
 
-def _oversize() -> tuple[str, dict]:
+def _oversize(exc: HTTPException) -> tuple[str, dict]:
     """Which body limit Werkzeug enforced: the whole body, or the multipart parts and form fields."""
     from flask import current_app, request
 
     limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
-        return (f"The request body is larger than {limit} bytes (MAX_CONTENT_LENGTH).",
-                {"setting": "MAX_CONTENT_LENGTH", "limit": limit, "actual": request.content_length})
-    if limit is not None and request.content_length is None and request.mimetype != "multipart/form-data":
-        return (f"The request body is larger than {limit} bytes (MAX_CONTENT_LENGTH).",
-                {"setting": "MAX_CONTENT_LENGTH", "limit": limit})
+    declared_over = limit is not None and (request.content_length or 0) > limit
+    if declared_over or isinstance(exc, StreamedBodyTooLarge):
+        details = {"setting": "MAX_CONTENT_LENGTH", "limit": limit}
+        if request.content_length is not None:
+            details["actual"] = request.content_length
+        return f"The request body is larger than {limit} bytes (MAX_CONTENT_LENGTH).", details
     parts, memory = current_app.config.get("MAX_FORM_PARTS"), request.max_form_memory_size
-    return (f"The multipart body has more than {parts} parts (MAX_MULTIPART_PARTS), a form field larger than "
-            f"{memory} bytes, or more than {limit} bytes in all (MAX_CONTENT_LENGTH).",
+    return (f"The multipart body has more than {parts} parts (MAX_MULTIPART_PARTS) or a form field larger than "
+            f"{memory} bytes.",
             {"setting": "MAX_MULTIPART_PARTS", "limit": parts, "max_form_field_bytes": memory,
              "max_content_length": limit})
 

@@ -4,6 +4,7 @@ import binascii
 import json
 
 from app.errors import ValidationFailed
+from app.untrusted_json import MalformedJson, parse_json
 
 
 def encode_cursor(last_key) -> str:
@@ -17,8 +18,8 @@ def decode_cursor(cursor: str | None):
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return parse_json(base64.urlsafe_b64decode(padded.encode()).decode("utf-8"), "The cursor")["k"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError, MalformedJson):
         raise ValidationFailed("The cursor is not valid; use next_cursor from a previous page.",
                                {"fields": {"cursor": ["invalid cursor"]}}) from None
 

@@ -26,10 +26,10 @@ def key_prefix() -> str:
     return celery_app.conf.broker_transport_options.get("global_keyprefix", "")
 
 
-def send(task_name: str, *args, task_id: str | None = None) -> None:
-    """Publish a task by its name (app code never imports tasks/); nothing waits for its result."""
+def send(task_name: str, *args, task_id: str | None = None, queue: str | None = None) -> None:
+    """Publish a task by name (app code never imports tasks/) to `queue` or its routed one; nothing waits for it."""
     # ignore_result: a web process must not subscribe to result channels (see README, "Processes").
-    celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True)
+    celery_app.send_task(task_name, args=args, task_id=task_id, ignore_result=True, queue=queue)
 
 
 def backoff_seconds(retries: int, base: float, cap: float) -> float:

@@ -28,7 +28,7 @@ from app.settings import configure, load_settings  # noqa: E402
 from app.extractors import embed_text, embed_texts  # noqa: E402
 from app.models import Vector  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
-from app.batches.catalog import ensure_collection  # noqa: E402
+from app.collections.catalog import ensure_collection  # noqa: E402
 from app.collections.search_cache import matrices  # noqa: E402
 from benchmarks.bench_extractors import generated_text  # noqa: E402
 

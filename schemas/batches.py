@@ -1,10 +1,8 @@
 """Batches: creation, submission, state change, and the Batch, results and errors representations."""
-from datetime import timezone
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.models.status import BatchStatus, ItemStatus  # the domain's vocabulary (a module of constants only)
-from schemas.common import PageArgsSchema, name_field
+from schemas.common import PageArgsSchema, UtcDateTime, name_field
 
 BATCH_STATUSES = [status.value for status in BatchStatus]
 ITEM_STATUSES = [status.value for status in ItemStatus]
@@ -25,8 +23,10 @@ class BatchCreateSchema(Schema):
     webhook_secret = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=8, max=128))
     metadata = fields.Dict(keys=fields.Str(), load_default=dict)
     auto_submit = fields.Bool(load_default=False)
-    submit_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc)
+    submit_at = UtcDateTime(load_default=None, allow_none=True)
     bucket = fields.Str(load_default="default", validate=name_field)
+    embedder = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "Creates the collection with this embedder; 409 if it exists with another."})
 
     @validates_schema
     def _one_submission_time(self, data, **kwargs):

@@ -1,11 +1,14 @@
 """Collections and search: the collection representation, the search request and its hits."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from schemas.common import name_field
+
 
 class CollectionSchema(Schema):
     """One collection: what landed in it and the signature of its current vectors."""
 
     collection_id = fields.Str(required=True)
+    embedder = fields.Str(required=True, metadata={"description": "Fixed at creation; every vector comes from it."})
     documents = fields.Int(required=True, metadata={"description": "Distinct contents (sha256) with vectors."})
     vectors = fields.Int(required=True, metadata={"description": "Stored chunk vectors."})
     dimensions = fields.Int(required=True)
@@ -13,6 +16,30 @@ class CollectionSchema(Schema):
         "description": "Opaque; changes whenever vectors of the collection are written or replaced."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime(required=True)
+
+
+class CollectionCreateSchema(Schema):
+    """Body of POST /v1/collections."""
+
+    collection_id = fields.Str(required=True, validate=name_field)
+    embedder = fields.Str(load_default="hashing-384", validate=validate.Length(min=1, max=32),
+                          metadata={"description": "An embedder name from GET /v1/embedders."})
+
+
+class EmbedderSchema(Schema):
+    """One embedder and whether this deployment can run it."""
+
+    name = fields.Str(required=True)
+    dimensions = fields.Int(required=True)
+    modalities = fields.List(fields.Str(), required=True, metadata={"description": "What it embeds."})
+    available = fields.Bool(required=True, metadata={"description": "Installed in this deployment."})
+    queue = fields.Str(required=True, metadata={"description": "The Celery queue whose workers embed with it."})
+
+
+class EmbedderListSchema(Schema):
+    """Every embedder Batchery knows."""
+
+    embedders = fields.List(fields.Nested(EmbedderSchema), required=True)
 
 
 class CollectionListSchema(Schema):

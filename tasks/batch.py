@@ -22,7 +22,7 @@ def dispatch_batch(batch_id: str, namespace: str) -> None:
     fanout = lifecycle.start_processing(batch_id, namespace)
     if not fanout.item_ids:
         return
-    chord([embed_object.si(batch_id, item_id, namespace) for item_id in fanout.item_ids])(
+    chord([embed_object.si(batch_id, item_id, namespace).set(queue=fanout.queue) for item_id in fanout.item_ids])(
         finalize_batch.si(batch_id, namespace))
     log.info("dispatched %s items of %s", len(fanout.item_ids), batch_id)
 

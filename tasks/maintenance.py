@@ -10,7 +10,7 @@ def purge_idempotency_records() -> int:
     return purge_expired()
 
 
-@celery_app.task(name="batchery.sweep_search_cache", ignore_result=True, acks_late=True)
+@celery_app.task(name="batchery.sweep_search_cache", acks_late=True, expires=600)
 def sweep_search_cache() -> int:
     """Drop Redis-cached collection counts of outdated index signatures; returns how many.
 

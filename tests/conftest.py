@@ -53,7 +53,7 @@ def sent_tasks(monkeypatch):
 
     sent = defaultdict(list)
 
-    def record(task_name, *args, task_id=None):
+    def record(task_name, *args, task_id=None, queue=None):  # the queue is the embedder's (tests/integration)
         sent[task_name].append((*args, task_id) if task_id else args)
 
     monkeypatch.setattr(queue, "send", record)

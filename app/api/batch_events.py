@@ -1,8 +1,8 @@
 """A batch's live events as Server-Sent Events."""
 from flask import Response
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_identity, current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.batches.catalog import find_batch
 from app.notifications.event_stream import stream_batch_events
 from app.notifications.stream_slots import HeldStream, open_slot

@@ -1,8 +1,8 @@
 """Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
 from flask.views import MethodView
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.api.idempotency import HEADER_DOC, idempotent
 from app.api.requests import form_fields, is_multipart, json_body, multipart_doc, uploaded_files
 from app.errors import EmptyBatch

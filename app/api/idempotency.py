@@ -9,6 +9,7 @@ from flask import Response, request
 from app.api.auth import current_namespace
 from app.errors import ValidationFailed
 from app.access import idempotency
+from app.untrusted_json import MalformedJson, parse_json
 
 _KEY = re.compile(r"^[!-~]{1,255}$")
 # One-time secrets are shown once: never stored in a record, so never replayed (a replay shows them as null).
@@ -39,8 +40,8 @@ def request_fingerprint() -> str:
     else:
         raw = request.get_data(cache=True)
         try:
-            content = {"json": json.loads(raw)}
-        except (ValueError, UnicodeDecodeError):
+            content = {"json": parse_json(raw)}
+        except MalformedJson:  # the view refuses it; the fingerprint only needs to be stable
             content = {"raw": hashlib.sha256(raw).hexdigest()}
     content["query"] = request.query_string.decode("latin-1")
     content["type"] = request.mimetype

@@ -1,11 +1,45 @@
 """Reading request bodies: JSON or multipart form fields through a schema, and file parts as uploads."""
-import json
-
-from flask import request
+from flask import Request, request
 from marshmallow import Schema, ValidationError, missing
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
-from app.errors import ValidationFailed
+from app.errors import StreamedBodyTooLarge, ValidationFailed
 from app.objects.catalog import Upload
+from app.untrusted_json import MalformedJson, parse_json
+
+
+class StreamedBodyLimit(LimitedStream):
+    """A body of unknown length (chunked) read up to MAX_CONTENT_LENGTH: more after the limit is a 413.
+
+    Werkzeug's own stream stops reading at the limit and hands back the first MAX_CONTENT_LENGTH bytes as if
+    they were the whole body; one byte more is read to tell "exactly the limit" from "cut".
+    """
+
+    _ended = False
+
+    def readinto(self, b) -> int | None:  # type: ignore[override]
+        size = super().readinto(b)
+        if self.is_exhausted and not self._ended:
+            if self._stream.read(1):
+                raise StreamedBodyTooLarge()
+            self._ended = True
+        return size
+
+    def on_exhausted(self) -> None:
+        if not self._ended:
+            super().on_exhausted()
+
+
+class BoundedRequest(Request):
+    """Flask's request, with a chunked body over MAX_CONTENT_LENGTH refused instead of silently cut."""
+
+    @cached_property
+    def stream(self):
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and self.environ.get("wsgi.input_terminated"):
+            return StreamedBodyLimit(self.environ["wsgi.input"], limit, is_max=True)
+        return super().stream
 
 
 def multipart_doc(required=("file",), **fields: str) -> dict:
@@ -36,12 +70,7 @@ def read_json():
     raw = request.get_data(cache=True)
     if not raw.strip():
         return missing
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        error = ValidationFailed(f"Malformed JSON: {exc}")
-        error.status = 400
-        raise error from None
+    return parse_json(raw)  # depth, lone surrogates and syntax: a 400
 
 
 def json_body(schema: Schema) -> dict:
@@ -75,9 +104,9 @@ def form_fields(schema: Schema, list_fields=(), json_fields=("metadata",)) -> di
 def _parse_json_field(name: str, value: str):
     """A form field that carries JSON."""
     try:
-        return json.loads(value)
-    except ValueError:
-        raise ValidationFailed(f"Form field '{name}' must be JSON.", {"fields": {name: ["Not valid JSON."]}}) from None
+        return parse_json(value, f"Form field '{name}'")
+    except MalformedJson as exc:
+        raise ValidationFailed(exc.message, {"fields": {name: [exc.message]}}) from None
 
 
 def uploaded_files() -> list[Upload]:
@@ -86,4 +115,3 @@ def uploaded_files() -> list[Upload]:
     if unexpected:
         raise ValidationFailed("Files must be sent as parts named 'file'.", {"fields": {n: ["Unknown file part."] for n in unexpected}})
     return [Upload(f.filename or "upload", f.stream) for f in request.files.getlist("file")]
-

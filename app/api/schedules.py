@@ -1,8 +1,8 @@
 """Schedules: recurring submissions of a bucket's new objects, run by Celery Beat, and their run history."""
 from flask.views import MethodView
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.scheduling import schedules
 from schemas.common import PageArgsSchema
 from schemas.schedules import (ScheduleCreateSchema, ScheduleListSchema, ScheduleRunListSchema, ScheduleSchema,

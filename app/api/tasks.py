@@ -1,7 +1,6 @@
 """Task status, answered from Redis (24 h TTL)."""
-from app.api.blueprint import Blueprint
-
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.progress.task_status import get_task
 from schemas.tasks import TaskStatusSchema
 

@@ -1,8 +1,8 @@
 """Webhook subscriptions of the namespace and their delivery log."""
 from flask.views import MethodView
-from app.api.blueprint import Blueprint
 
 from app.api.auth import current_namespace, resolve_namespace
+from app.api.blueprint import Blueprint
 from app.notifications import webhooks
 from schemas.webhooks import (DeliveryArgsSchema, DeliveryListSchema, WebhookCreateSchema, WebhookListSchema,
                               WebhookSchema)

@@ -1,14 +1,15 @@
 """Create, extend, read, list, delete and retry batches (the lifecycle moves live in lifecycle.py)."""
 from sqlalchemy import delete, func, select
 
-from app.settings import get_settings
 from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import InvalidState, NotFound
-from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject
+from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject
 from app.models.status import FINISHED_BATCH
 from app.batches import limits
+from app.collections.catalog import ensure_collection
 from app.progress.view import describe_batch
 from app.objects.catalog import Upload, store_uploads
+from app.objects.metadata import check_metadata
 from app.pagination import keyset_page
 from app.progress.counters import read_counts
 
@@ -19,14 +20,6 @@ def load_batch(session, namespace: str, batch_id: str, for_update: bool = False)
     if batch is None or batch.namespace != namespace:
         raise NotFound(f"Batch {batch_id} not found.")
     return batch
-
-
-def ensure_collection(session, namespace: str, collection_id: str) -> None:
-    """Create the collection on first use, with the configured dimension."""
-    insert_ignoring_duplicates(session, Collection, [{
-        "namespace": namespace, "collection_id": collection_id,
-        "dimensions": get_settings().EMBEDDING_DIMENSIONS,
-    }])
 
 
 def _objects_for(session, namespace: str, object_ids: list[str]) -> list[StoredObject]:
@@ -52,10 +45,12 @@ def attach_objects(session, batch: Batch, objects: list[StoredObject]) -> int:
 
 def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: list[Upload] = (),
                  name=None, force_overwrite=False, webhook_url=None, webhook_secret=None, metadata=None,
-                 submit_at=None, bucket="default", parent_batch_id=None, delete_originals=False) -> Batch:
+                 submit_at=None, bucket="default", parent_batch_id=None, delete_originals=False,
+                 embedder=None) -> Batch:
     """A new DRAFT batch with the named objects and the uploaded files (stored as objects first)."""
     object_ids, uploads = list(object_ids), list(uploads)
     limits.check_object_count(len(set(object_ids)) + len(uploads))
+    check_metadata(metadata)
     with session_scope() as session:
         objects = _objects_for(session, namespace, object_ids)
         objects += store_uploads(session, namespace, uploads, bucket=bucket)
@@ -67,7 +62,7 @@ def create_batch(namespace: str, collection_id: str, object_ids=(), uploads: lis
         )
         session.add(batch)
         session.flush()
-        ensure_collection(session, namespace, collection_id)
+        ensure_collection(session, namespace, collection_id, embedder)
         attach_objects(session, batch, objects)
         limits.check_batch_contents(session, batch.id)
         return batch

@@ -14,6 +14,7 @@ from app.extractors import Extraction, ExtractionError, extract
 from app.models import Batch, BatchItem, BatchStatus, Collection, ItemStatus, StoredObject, Vector, utcnow
 from app.models.status import FINISHED_ITEM
 from app.collections.catalog import record_vector_write
+from app.collections.embedders import DEFAULT, EMBEDDERS
 from app.batches.originals import ORIGINAL_DELETED, release_quietly
 from app.progress.metrics import observe_item_duration
 from app.progress.counters import count_transition
@@ -46,6 +47,7 @@ class Claim:
     delete_originals: bool
     dimensions: int
     original_deleted: bool
+    embedder: str
 
 
 def _move_item(session, item_id: int, allowed, new: str, **values) -> bool:
@@ -83,8 +85,9 @@ def claim_item(item_id: int, namespace: str) -> Claim | str:
         claim = Claim(item.id, batch.id, namespace, batch.collection_id, item.object_id, item.filename,
                       item.sha256, obj.storage_path if obj else None, batch.force_overwrite,
                       batch.include_processing_history, attempt, batch.delete_originals,
-                      collection.dimensions if collection else get_settings().EMBEDDING_DIMENSIONS,
-                      obj is not None and obj.original_deleted_at is not None)
+                      collection.dimensions if collection else EMBEDDERS[DEFAULT].dimensions,
+                      obj is not None and obj.original_deleted_at is not None,
+                      collection.embedder if collection else DEFAULT)
     if old != ItemStatus.PROCESSING:
         count_transition(claim.batch_id, old, ItemStatus.PROCESSING)
     return claim
@@ -132,7 +135,8 @@ def _vector_writer(claim: Claim, extraction: Extraction):
     } for chunk in extraction.chunks]
 
     def write(session):
-        record_vector_write(session, claim.namespace, claim.collection_id)  # first: it locks the collection
+        # First: it locks the collection (and re-creates it with the claim's embedder if it was deleted).
+        record_vector_write(session, claim.namespace, claim.collection_id, claim.embedder)
         if not claim.force_overwrite and _content_known_in(session, claim):
             raise ContentAlreadyStored(claim.sha256)
         session.execute(delete(Vector).where(
@@ -171,6 +175,10 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = (), deadline: float | No
     if claim.original_deleted:
         return fail_item(claim, "processing_error", ORIGINAL_DELETED, [{"name": "read", "duration_ms": 0.0,
                                                                          "outcome": "error"}])
+    embedder = EMBEDDERS.get(claim.embedder)
+    if embedder is None or not embedder.available:
+        return fail_item(claim, "processing_error", f"This worker cannot run the embedder {claim.embedder}: "
+                         "install batchery[semantic] and route its queue to it.", [])
     history = []
     started = time.perf_counter()
     try:
@@ -178,7 +186,9 @@ def embed_claimed(claim: Claim, timeout_errors: tuple = (), deadline: float | No
             raise FileNotFoundError("the object was deleted")
         data = storage.read_bytes(claim.storage_path)
         history.append(_stage("read", started, "ok"))
-        extraction = extract(data, dimensions=claim.dimensions)
+        extraction = extract(data, dimensions=claim.dimensions,
+                             text_embedder=None if embedder.builtin else embedder.embed_texts,
+                             embedder_name=embedder.name)
     except timeout_errors:
         return fail_item(claim, "timeout", "Processing took longer than the per-item time limit.", history)
     except TRANSIENT_ERRORS:

@@ -10,6 +10,8 @@ from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
 from app.notifications import events
+from app.collections.catalog import embed_queues
+from app.collections.embedders import DEFAULT_QUEUE
 from app.batches.catalog import load_batch
 from app.progress.metrics import count_item_outcomes
 from app.progress.counters import count_items_in_db, processed, store_counts
@@ -35,6 +37,7 @@ class Fanout:
     batch_id: str
     namespace: str
     item_ids: tuple[int, ...] = ()
+    queue: str = DEFAULT_QUEUE          # the collection's embedder decides which workers embed its items
 
 
 def dispatch_after_commit(session, batch_id: str, namespace: str, task_id: str) -> None:
@@ -93,8 +96,9 @@ def start_processing(batch_id: str, namespace: str) -> Fanout:
         task_id = session.scalar(select(Batch.task_id).where(Batch.id == batch_id))
         ids = session.scalars(select(BatchItem.id).where(
             BatchItem.batch_id == batch_id, BatchItem.status == ItemStatus.PENDING).order_by(BatchItem.id)).all()
+        queue = embed_queues(session, [batch_id])[batch_id]
     write_task_status(task_id, batch_id, namespace, BatchStatus.PROCESSING)
-    return Fanout(batch_id, namespace, tuple(ids))
+    return Fanout(batch_id, namespace, tuple(ids), queue)
 
 
 def cancel_open_items(session, batch_id: str) -> int:

@@ -5,14 +5,15 @@ import logging
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import delete, distinct, exists, func, select, update
 
+from app.collections.embedders import DEFAULT, EMBEDDERS, get_embedder
+from app.db import insert_ignoring_duplicates, session_scope
+from app.errors import InvalidState, NotFound
+from app.models import Batch, Collection, Vector, utcnow
+from app.models.status import RUNNING_BATCH
 from app.settings import get_settings
-from app.db import session_scope
-from app.errors import NotFound
-from app.models import Collection, Vector, utcnow
 from app.redis_client import get_redis, key
-from app.batches.catalog import ensure_collection
 from app.pagination import keyset_page
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class CollectionState:
     namespace: str
     collection_id: str
     dimensions: int
+    embedder: str
     signature: str
     created_at: object
     updated_at: object
@@ -40,7 +42,7 @@ def index_signature(namespace: str, collection_id: str, created_at, generation: 
 
 def _state(row) -> CollectionState:
     """A state from a collections row."""
-    return CollectionState(row.namespace, row.collection_id, row.dimensions,
+    return CollectionState(row.namespace, row.collection_id, row.dimensions, row.embedder or DEFAULT,
                            index_signature(row.namespace, row.collection_id, row.created_at, row.generation or 0),
                            row.created_at, row.updated_at or row.created_at)
 
@@ -53,7 +55,60 @@ def read_state(session, namespace: str, collection_id: str) -> CollectionState:
     return _state(row)
 
 
-def record_vector_write(session, namespace: str, collection_id: str) -> None:
+def _insert(session, namespace: str, collection_id: str, embedder) -> bool:
+    """Add the collection's row unless it exists; true when this call made it."""
+    return bool(insert_ignoring_duplicates(session, Collection, [{
+        "namespace": namespace, "collection_id": collection_id, "dimensions": embedder.dimensions,
+        "embedder": embedder.name,
+    }]))
+
+
+def ensure_collection(session, namespace: str, collection_id: str, embedder: str | None = None) -> Collection:
+    """The collection, created on first use with `embedder` (default hashing-384); another than its own is 409."""
+    row = session.get(Collection, (namespace, collection_id))
+    if row is None:
+        _insert(session, namespace, collection_id, get_embedder(embedder) if embedder else EMBEDDERS[DEFAULT])
+        row = session.get(Collection, (namespace, collection_id))
+    if embedder and row.embedder != embedder:
+        raise InvalidState(f"Collection {collection_id} embeds with {row.embedder}, not {embedder}.",
+                           {"collection_id": collection_id, "embedder": row.embedder})
+    return row
+
+
+def create_collection(namespace: str, collection_id: str, embedder: str | None = None) -> dict:
+    """A new, empty collection with its embedder; an existing id is 409."""
+    chosen = get_embedder(embedder or DEFAULT)
+    with session_scope() as session:
+        if not _insert(session, namespace, collection_id, chosen):
+            raise InvalidState(f"Collection {collection_id} already exists.", {"collection_id": collection_id})
+    return get_collection(namespace, collection_id)
+
+
+def delete_collection(namespace: str, collection_id: str) -> None:
+    """Remove a collection and its vectors; 409 while a queued or processing batch writes to it."""
+    with session_scope() as session:
+        # The row lock orders us with every vector write (record_vector_write takes it first).
+        row = session.get(Collection, (namespace, collection_id), with_for_update=True)
+        if row is None:
+            raise NotFound(f"Collection {collection_id} not found.")
+        busy = session.scalar(select(exists().where(
+            Batch.namespace == namespace, Batch.collection_id == collection_id, Batch.status.in_(RUNNING_BATCH))))
+        if busy:
+            raise InvalidState(f"Collection {collection_id} has a queued or processing batch; cancel it or wait.",
+                               {"collection_id": collection_id})
+        session.execute(delete(Vector).where(Vector.namespace == namespace, Vector.collection_id == collection_id))
+        session.delete(row)
+
+
+def embed_queues(session, batch_ids) -> dict[str, str]:
+    """Per batch, the Celery queue of its collection's embedder: where its embed_object tasks go."""
+    rows = session.execute(select(Batch.id, Collection.embedder).outerjoin(
+        Collection, (Batch.namespace == Collection.namespace) & (Batch.collection_id == Collection.collection_id))
+        .where(Batch.id.in_(list(batch_ids)))).all()
+    return {batch_id: EMBEDDERS.get(name or DEFAULT, EMBEDDERS[DEFAULT]).queue for batch_id, name in rows}
+
+
+def record_vector_write(session, namespace: str, collection_id: str, embedder: str | None = None) -> None:
     """Move the signature; call FIRST in the transaction that writes the collection's vectors.
 
     Its row lock also serialises concurrent writers of one collection, so two writes of the same
@@ -63,7 +118,7 @@ def record_vector_write(session, namespace: str, collection_id: str) -> None:
             .where(Collection.namespace == namespace, Collection.collection_id == collection_id)
             .values(generation=Collection.generation + 1, updated_at=utcnow()))
     if session.execute(bump).rowcount == 0:
-        ensure_collection(session, namespace, collection_id)
+        ensure_collection(session, namespace, collection_id, embedder)
         session.execute(bump)
 
 
@@ -115,7 +170,7 @@ def _describe(session, states: list[CollectionState]) -> list[dict]:
             _cache_counts(state, fresh[state.collection_id])
         counts.update(fresh)
     return [{
-        "collection_id": s.collection_id, "documents": counts[s.collection_id][0],
+        "collection_id": s.collection_id, "embedder": s.embedder, "documents": counts[s.collection_id][0],
         "vectors": counts[s.collection_id][1], "dimensions": s.dimensions, "index_signature": s.signature,
         "created_at": s.created_at, "updated_at": s.updated_at,
     } for s in states]

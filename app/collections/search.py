@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from app.settings import get_settings
 from app.db import session_scope
 from app.errors import ValidationFailed
-from app.extractors import ExtractionError, embed_text, extract
+from app.collections.embedders import embed_query
+from app.extractors import ExtractionError, extract
 from app.models import Vector
 from app.collections.catalog import CollectionState, read_state
 from app.collections.fusion import fuse, phrase_overlap
@@ -134,7 +135,7 @@ def _ranked(session, state: CollectionState, query: str, top_k: int, mode: str,
                                      max(CANDIDATES, top_k) if mode == "hybrid" else top_k)
     if mode == "lexical":
         return lexical[:top_k]
-    query_vector = embed_text(query, state.dimensions)
+    query_vector = embed_query(state.embedder, query)  # minilm-l6: loads the model on first use (README)
     if not query_vector.any():  # no words at all: nothing to compare
         return lexical[:top_k] if mode == "hybrid" else []
     if mode == "vector":

@@ -75,7 +75,7 @@ def _pcm_header(data: bytes) -> bytes:
     raise CorruptedFileError("WAV has no fmt chunk")
 
 
-def decode_wav(data: bytes, media_type: str = "audio/wav") -> Signal:
+def decode_wav(data: bytes, media_type: str = "audio/wav", budget: object = None) -> Signal:
     """Mono float32 samples of a PCM WAV file."""
     data = _pcm_header(data)
     try:

@@ -71,12 +71,64 @@ class CorruptedFileError(ExtractionError):
     error_type = "corrupted_file"
 
 
+class BudgetExceeded(FormatError):
+    """A file over a per-item budget: not broken, but not one we process (retrying cannot help)."""
+
+    def __init__(self, what: str, setting: str, limit: int, actual: int | None = None):
+        found = f"{actual:,}" if actual is not None else f"more than {limit:,}"
+        super().__init__(f"too large: {what} {found}; the limit is {limit:,} ({setting})")
+        self.setting, self.limit, self.actual = setting, limit, actual
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost: extracted characters, chunks, decoded image pixels."""
+
+    max_chars: int
+    max_chunks: int
+    max_pixels: int
+
+    @classmethod
+    def from_settings(cls, settings=None) -> "Budget":
+        """The budget of MAX_ITEM_CHARS, MAX_ITEM_CHUNKS and MAX_IMAGE_PIXELS (the installed settings by default)."""
+        from app.settings import get_settings
+
+        settings = settings or get_settings()
+        return cls(settings.MAX_ITEM_CHARS, settings.MAX_ITEM_CHUNKS, settings.MAX_IMAGE_PIXELS)
+
+    def check_chars(self, count: int) -> None:
+        """Refuse text longer than max_chars."""
+        if count > self.max_chars:
+            raise BudgetExceeded("extracted text characters", "MAX_ITEM_CHARS", self.max_chars, count)
+
+    def check_chunks(self, count: int) -> None:
+        """Refuse more chunks than max_chunks."""
+        if count > self.max_chunks:
+            raise BudgetExceeded("chunks", "MAX_ITEM_CHUNKS", self.max_chunks, count)
+
+    def check_pixels(self, width: int, height: int) -> None:
+        """Refuse an image that would decode to more than max_pixels."""
+        if width * height > self.max_pixels:
+            raise BudgetExceeded(f"image pixels ({width}x{height})", "MAX_IMAGE_PIXELS", self.max_pixels,
+                                 width * height)
+
+
+def _default_budget() -> Budget:
+    """The budget of the settings' defaults, for callers that pass none."""
+    from app.settings import Settings
+
+    return Budget.from_settings(Settings())
+
+
+DEFAULT_BUDGET = _default_budget()
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """The three stages one media kind runs; the registry times them."""
 
     modality: str
-    decode: Callable[[bytes, str], Any]
+    decode: Callable[[bytes, str, Budget], Any]
     chunk: Callable[[Any], list]
     embed: Callable[[list, int], list[Chunk]]
 

@@ -28,11 +28,13 @@ import re
 
 import numpy as np
 
-from app.extractors.base import CorruptedFileError
+from app.extractors.base import DEFAULT_BUDGET, Budget, BudgetExceeded, CorruptedFileError
 from app.extractors.chunking import TextPiece
 from app.extractors.html_text import visible_text
 
 SAMPLE = 1 << 16
+KEY_CHARS = 64    # a JSON key longer than this is cut in the flattened text
+PATH_CHARS = 256  # a flattened path longer than this keeps its end
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -47,7 +49,9 @@ _CONTROL[[*range(0, 9), *range(14, 27), *range(28, 32), 127]] = True
 _MARKDOWN = {
     "heading": re.compile(r"^#{1,6}[ \t]+\S", re.M),
     "list": re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+\S", re.M),
-    "link": re.compile(r"!?\[[^\]\n]+\]\([^)\s]+\)"),
+    # Link text and target exclude their own opening bracket, so each character is scanned from one start
+    # only: linear even on a line of 64 KiB of "[" or "[a](" (the old pattern backtracked quadratically).
+    "link": re.compile(r"!?\[[^\[\]\n]+\]\([^()\s]+\)"),
     "fence": re.compile(r"^[ \t]{0,3}(?:```|~~~)", re.M),
     "emphasis": re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__|`[^`\n]+`"),
     "quote": re.compile(r"^>[ \t]?\S", re.M),
@@ -128,6 +132,8 @@ def _is_json_start(text: str) -> bool:
         if error.msg.startswith("Unterminated string"):
             return '"' not in rest[1:]
         return _PARTIAL_JSON_TAIL.fullmatch(rest) is not None
+    except ValueError:  # e.g. an integer of more than 4,300 digits: not a document we would parse either
+        return False
     return True
 
 
@@ -193,25 +199,55 @@ def classify_text(text: str, maybe_cut: bool = False) -> str:
     return "text/plain"
 
 
-def _flatten_json(value: object) -> str:
-    """One 'path: value' line per leaf, so chunks split between fields."""
+def _segment(key: object) -> str:
+    """A key as shown in a path: cut to KEY_CHARS, so a huge key is not repeated once per leaf."""
+    key = str(key)
+    return key if len(key) <= KEY_CHARS else key[: KEY_CHARS - 1] + "…"
+
+
+def _join(path: str, segment: str) -> str:
+    """Extend a path, keeping only its last PATH_CHARS characters (the most specific part)."""
+    full = path + segment
+    if len(full) <= PATH_CHARS:
+        return full
+    tail = full[-(PATH_CHARS - 1) :]
+    starts = [i for i in (tail.find("["), tail.find(".")) if i >= 0]
+    return "…" + (tail[min(starts) :] if starts else tail)  # from a whole segment when there is one
+
+
+def _shown(value: object) -> str:
+    """A scalar as text: strings as they are, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _flatten_json(value: object, budget: Budget = DEFAULT_BUDGET) -> str:
+    """One 'path: value' line per leaf (a list of scalars is one line), so chunks split between fields.
+
+    Paths are bounded (KEY_CHARS a key, PATH_CHARS a path) and the text is counted as it grows, so the
+    output stays proportional to the input and within MAX_ITEM_CHARS.
+    """
     lines: list[str] = []
+    size = 0
     stack: list[tuple[str, object]] = [("", value)]
     # An explicit stack: nesting depth is only limited by the parser.
     while stack:
         path, node = stack.pop()
         if isinstance(node, dict):
-            stack.extend(reversed([(f"{path}.{key}" if path else str(key), item) for key, item in node.items()]))
-        elif isinstance(node, list):
-            stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(node)]))
-        else:
-            shown = node if isinstance(node, str) else json.dumps(node)
-            lines.append(f"{path}: {shown}" if path else str(shown))
+            stack.extend(reversed([(_join(path, f".{_segment(key)}" if path else _segment(key)), item)
+                                   for key, item in node.items()]))
+        elif isinstance(node, list) and any(isinstance(item, (dict, list)) for item in node):
+            stack.extend(reversed([(_join(path, f"[{i}]"), item) for i, item in enumerate(node)]))
+        elif node != []:
+            shown = ", ".join(map(_shown, node)) if isinstance(node, list) else _shown(node)
+            lines.append(f"{path}: {shown}" if path else shown)
+            size += len(lines[-1]) + 1
+            if size > budget.max_chars:
+                raise BudgetExceeded("extracted text characters", "MAX_ITEM_CHARS", budget.max_chars)
     return "\n".join(lines)
 
 
-def decode_document(data: bytes, media_type: str) -> list[TextPiece]:
-    """The text to chunk for a text document of the given media type."""
+def decode_document(data: bytes, media_type: str, budget: Budget = DEFAULT_BUDGET) -> list[TextPiece]:
+    """The text to chunk for a text document of the given media type (within the budget's characters)."""
     text = decode_text(data)
     if media_type == "text/html":
         text = visible_text(text)
@@ -219,5 +255,6 @@ def decode_document(data: bytes, media_type: str) -> list[TextPiece]:
         value = _parse_json(text)
         if value is None:
             raise CorruptedFileError("not valid JSON")
-        text = _flatten_json(value)
+        text = _flatten_json(value, budget)
+    budget.check_chars(len(text))
     return [TextPiece(text)]

@@ -14,9 +14,10 @@ instead of zero padding), then L2-normalised.
 
 Decisions:
 - Transparent pixels are composited onto white before analysis.
-- More than MAX_PIXELS pixels (checked from the header, before decoding) is
-  format_error: such an image may be real, but it is not one we process, and
-  a decompression bomb must not be decoded to find out.
+- More than the budget's pixels (MAX_IMAGE_PIXELS, checked from the header
+  before decoding, at the scale a JPEG decodes to) is format_error: such an
+  image may be real, but it is not one we process, and a decompression bomb
+  must not be decoded to find out.
 - A header Pillow can read with a body it cannot decode (Pillow fails in
   .load(), e.g. a broken or truncated IDAT) is corrupted_file.
 """
@@ -26,10 +27,9 @@ import io
 
 import numpy as np
 
-from app.extractors.base import Chunk, CorruptedFileError, FormatError
+from app.extractors.base import DEFAULT_BUDGET, Budget, Chunk, CorruptedFileError, FormatError
 from app.extractors.hashing import l2_normalise, project
 
-MAX_PIXELS = 64_000_000
 ANALYSIS_SIZE = 256
 _SEED = 0x1A6E
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
@@ -37,7 +37,7 @@ _MAGNITUDE_EDGES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
 _WEIGHTS = {"colour": 1.0, "stats": 0.5, "orientation": 1.0, "magnitude": 0.5, "thumbnail": 1.0}
 
 
-def decode_image(data: bytes, media_type: str) -> np.ndarray:
+def decode_image(data: bytes, media_type: str, budget: Budget = DEFAULT_BUDGET) -> np.ndarray:
     """RGB uint8 array of the image, scaled to fit ANALYSIS_SIZE square."""
     from PIL import Image, UnidentifiedImageError
 
@@ -48,14 +48,17 @@ def decode_image(data: bytes, media_type: str) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptedFileError(f"image header does not decode: {exc}") from exc
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise FormatError(f"image too large: {width}x{height} is over {MAX_PIXELS} pixels")
     if width < 1 or height < 1:
         raise CorruptedFileError(f"image has no pixels: {width}x{height}")
     try:
-        # JPEG only: let libjpeg decode straight at a reduced scale.
+        # JPEG only: let libjpeg decode straight at a reduced scale (draft changes image.size to it).
         image.draft("RGB", (ANALYSIS_SIZE, ANALYSIS_SIZE))
+    except Exception as exc:
+        raise CorruptedFileError(f"image header does not decode: {type(exc).__name__}: {exc}") from exc
+    budget.check_pixels(*image.size)
+    try:
         image.load()
+        image = _shrink_before_converting(image)
         image = _to_rgb(image)
         image.thumbnail((ANALYSIS_SIZE, ANALYSIS_SIZE))
     except Image.DecompressionBombError as exc:
@@ -65,6 +68,14 @@ def decode_image(data: bytes, media_type: str) -> np.ndarray:
     except Exception as exc:
         raise CorruptedFileError(f"image body does not decode: {type(exc).__name__}: {exc}") from exc
     return np.asarray(image, dtype=np.uint8)
+
+
+def _shrink_before_converting(image):  # type: ignore[no-untyped-def]
+    """Box-reduce a big image in its own mode first, so colour conversion never copies it at full size."""
+    factor = min(image.size) // (2 * ANALYSIS_SIZE)
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image
+    return image.reduce(factor)
 
 
 def _to_rgb(image):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 
-from app.extractors.base import CorruptedFileError, FormatError
+from app.extractors.base import DEFAULT_BUDGET, Budget, CorruptedFileError, FormatError
 from app.extractors.chunking import TextPiece
 
 # pypdf logs every oddity it works around (as warnings and errors, some
@@ -25,8 +25,8 @@ from app.extractors.chunking import TextPiece
 logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
-def decode_pdf(data: bytes, media_type: str = "application/pdf") -> list[TextPiece]:
-    """Text of each page that has any, with its 1-based page number."""
+def decode_pdf(data: bytes, media_type: str = "application/pdf", budget: Budget = DEFAULT_BUDGET) -> list[TextPiece]:
+    """Text of each page that has any, with its 1-based page number (within the budget's characters)."""
     # Imported here so that importing the extractors stays cheap for the API.
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
@@ -37,7 +37,11 @@ def decode_pdf(data: bytes, media_type: str = "application/pdf") -> list[TextPie
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             raise FormatError("PDF is encrypted with a password")
-        pages = [(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)]
+        pages, size = [], 0
+        for number, page in enumerate(reader.pages, start=1):
+            pages.append((number, page.extract_text() or ""))
+            size += len(pages[-1][1])
+            budget.check_chars(size)  # page by page: a huge document stops early
     except (DependencyError, FileNotDecryptedError) as exc:
         raise FormatError(f"PDF cannot be decrypted: {exc}") from exc
     except (FormatError, CorruptedFileError, MemoryError):

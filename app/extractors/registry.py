@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.extractors import audio, documents, images, pdf
 from app.extractors.base import (
+    Budget,
     Chunk,
     CorruptedFileError,
     Extraction,
@@ -74,10 +75,14 @@ def sniff_media_type(data: bytes) -> str:
     return text_type if text_type is not None else OCTET_STREAM
 
 
+def _as_chunks(pieces: list[TextPiece], vectors) -> list[Chunk]:
+    """One chunk per document piece, with its row of `vectors`."""
+    return [Chunk(i, vectors[i], piece.text, piece.page) for i, piece in enumerate(pieces)]
+
+
 def _embed_documents(pieces: list[TextPiece], dimensions: int) -> list[Chunk]:
     """Chunks of a document (text or PDF pages) with one batched text embedding for all chunks of a document."""
-    vectors = embed_texts([piece.text for piece in pieces], dimensions)
-    return [Chunk(i, vectors[i], piece.text, piece.page) for i, piece in enumerate(pieces)]
+    return _as_chunks(pieces, embed_texts([piece.text for piece in pieces], dimensions))
 
 
 def _single(decoded: object) -> list[object]:
@@ -95,8 +100,14 @@ PIPELINES: dict[str, Pipeline] = {
 }
 
 
-def extract(data: bytes, dimensions: int = 384) -> Extraction:
+def extract(data: bytes, dimensions: int = 384, text_embedder=None, embedder_name: str = "",
+            budget: Budget | None = None) -> Extraction:
     """Decode, chunk and embed a file's bytes; raises FormatError or CorruptedFileError.
+
+    `text_embedder` (texts → (n, dimensions) array) replaces the built-in text embedding; a
+    collection with one embeds text only, so other media are a FormatError naming `embedder_name`.
+    `budget` (default: from the settings) bounds the characters, chunks and image pixels one file may
+    produce; a file over it fails with BudgetExceeded (format_error) before the costly work.
 
     Sniffing is part of the "decode" stage. Any unexpected exception while
     decoding a known type is wrapped as CorruptedFileError; one in "chunk" or
@@ -107,6 +118,7 @@ def extract(data: bytes, dimensions: int = 384) -> Extraction:
     if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
         raise ValueError(f"dimensions must be a positive int, not {dimensions!r}")
     data = bytes(data)
+    budget = budget or Budget.from_settings()
     timer = StageTimer()
     media_type: str | None = None
     try:
@@ -115,11 +127,17 @@ def extract(data: bytes, dimensions: int = 384) -> Extraction:
             pipeline = PIPELINES.get(media_type)
             if pipeline is None:
                 raise FormatError(f"no extractor for {media_type}")
-            decoded = pipeline.decode(data, media_type)
+            if text_embedder is not None and pipeline.modality != "text":
+                raise FormatError(f"the collection's embedder {embedder_name} embeds text only, not {media_type}")
+            decoded = pipeline.decode(data, media_type, budget)
         with timer.stage("chunk"):
             pieces = pipeline.chunk(decoded)
+            budget.check_chunks(len(pieces))
         with timer.stage("embed"):
-            chunks = pipeline.embed(pieces, dimensions)
+            if text_embedder is None:
+                chunks = pipeline.embed(pieces, dimensions)
+            else:
+                chunks = _as_chunks(pieces, text_embedder([piece.text for piece in pieces]))
     except ExtractionError as exc:
         exc.media_type = media_type
         raise

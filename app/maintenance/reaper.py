@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, select, update
 
 from app.settings import get_settings
 from app import queue
+from app.collections.catalog import embed_queues
 from app.db import publish_after_commit, session_scope
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
@@ -94,9 +95,10 @@ def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
             namespaces = dict(session.execute(select(Batch.id, Batch.namespace).where(
                 Batch.id.in_({batch_id for _, batch_id in rows}))).all())
             chunk = [(batch_id, item_id, namespaces[batch_id]) for item_id, batch_id in rows]
+            queues = embed_queues(session, namespaces)
             for work in chunk:
                 # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
-                publish_after_commit(session, queue.send, "batchery.embed_object", *work)
+                publish_after_commit(session, queue.send, "batchery.embed_object", *work, queue=queues[work[0]])
         claimed += chunk
     return claimed
 

@@ -6,13 +6,15 @@ from app.models.base import Base, UTCDateTime, utcnow
 
 
 class Collection(Base):
-    """A namespace's named vector space, created on first use with a fixed dimension."""
+    """A namespace's named vector space, created explicitly or on first use, with a fixed embedder and dimension."""
 
     __tablename__ = "collections"
 
     namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
     collection_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     dimensions: Mapped[int] = mapped_column(Integer)
+    # Fixed at creation: every vector in the collection comes from this embedder (app/collections/embedders.py).
+    embedder: Mapped[str] = mapped_column(String(32), default="hashing-384", server_default="hashing-384")
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped in the same transaction as every vector write: the source of `index_signature`.
     generation: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ from app.models.webhooks import BATCH_TARGET
 from app.redis_client import get_redis, key
 from app.notifications.events import event_body
 from app.notifications.signing import signature_header
-from app.notifications.url_safety import UnsafeUrl, check_url
+from app.notifications.url_safety import ResolutionUnavailable, UnsafeUrl, check_url
 
 log = logging.getLogger(__name__)
 DELIVERED, RETRYING, FAILED, DROPPED = "delivered", "retrying", "failed", "dropped"
@@ -106,9 +106,11 @@ def attempt_delivery(event_id: str, target: str, attempt: int) -> str:
         return DROPPED
     try:
         check_url(plan.url)  # again at delivery: DNS may have changed since registration
+        status_code, error = _post(plan, attempt)
+    except ResolutionUnavailable as exc:  # a DNS hiccup is transient, like a refused connection
+        status_code, error = None, f"resolution failed: {exc}"
     except UnsafeUrl as exc:
         return _record(plan, attempt, None, f"refused: {exc}", FAILED)
-    status_code, error = _post(plan, attempt)
     if error is None:
         outcome = DELIVERED
     else:

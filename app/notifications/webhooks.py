@@ -6,11 +6,11 @@ from sqlalchemy import delete, select, update
 
 from app import queue
 from app.db import session_scope
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, ServiceUnavailable, ValidationFailed
 from app.models import Batch, BatchEvent, Webhook, WebhookDelivery, utcnow
 from app.models.webhooks import BATCH_TARGET
 from app.notifications.signing import new_webhook_secret
-from app.notifications.url_safety import UnsafeUrl, check_url
+from app.notifications.url_safety import ResolutionUnavailable, UnsafeUrl, check_url
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,9 @@ def ensure_deliverable(url: str, field: str = "url") -> None:
     """Refuse (422 naming the field) a URL that deliveries would not be allowed to call."""
     try:
         check_url(url)
+    except ResolutionUnavailable as exc:  # not the URL's fault: ask for a retry rather than calling it bad
+        raise ServiceUnavailable(f"The {field}'s host could not be resolved just now; retry shortly ({exc}).",
+                                 {"field": field}, {"Retry-After": "5"}) from None
     except UnsafeUrl as exc:
         raise ValidationFailed(f"The {field} cannot receive webhooks: {exc}.", {"fields": {field: [str(exc)]}}) from None
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
+from app.collections.content import release_content
 from app.objects import storage
 from app.settings import get_settings
 from app.db import on_rollback, session_scope
@@ -11,6 +12,7 @@ from app.errors import InvalidState, NotFound, PayloadTooLarge
 from app.extractors import sniff_media_type
 from app.models import Batch, BatchItem, StoredObject
 from app.models.status import RUNNING_BATCH
+from app.objects.metadata import check_metadata
 from app.pagination import keyset_page
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = 
 def create_objects(namespace: str, uploads: list[Upload], bucket: str = "default",
                    metadata: dict | None = None, max_file_bytes: int | None = None) -> list[dict]:
     """Store uploads as new objects in one transaction."""
+    check_metadata(metadata)
     with session_scope() as session:
         objects = store_uploads(session, namespace, uploads, bucket, metadata, max_file_bytes)
         return [describe_object(o) for o in objects]
@@ -105,7 +108,7 @@ def list_objects(namespace: str, bucket: str | None = None, limit: int = 50, cur
 
 
 def delete_object(namespace: str, object_id: str) -> None:
-    """Delete an object and its file, unless a queued or running batch still needs it."""
+    """Delete an object, its file and its vectors (unless a live twin holds them), unless a running batch needs it."""
     with session_scope() as session:
         obj = load_object(session, namespace, object_id)
         in_use = session.scalar(select(exists().where(
@@ -114,5 +117,6 @@ def delete_object(namespace: str, object_id: str) -> None:
         if in_use:
             raise InvalidState(f"Object {object_id} is part of a batch that is queued or processing.")
         key = obj.storage_path
+        release_content(session, obj)
         session.delete(obj)
     _discard(key)

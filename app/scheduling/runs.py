@@ -10,7 +10,8 @@ from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import BatcheryError
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, Schedule, ScheduleRun, StoredObject, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
-from app.batches.catalog import attach_objects, ensure_collection
+from app.batches.catalog import attach_objects
+from app.collections.catalog import ensure_collection
 from app.batches.lifecycle import Submission, submit_batch
 from app.scheduling.schedules import next_fire_time
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.api.helpers import assert_error, new_batch, text_objects
+from tests.helpers import assert_error, new_batch, text_objects
 
 
 def test_unknown_query_parameters_are_named(client):

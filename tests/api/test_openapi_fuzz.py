@@ -7,8 +7,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 
-from tests.api.helpers import new_batch, text_objects, upload
-from tests.api.test_batches_api import run_items
+from tests.helpers import new_batch, text_objects, upload
+from tests.batches.test_batches_api import run_items
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 GENERATED_EXAMPLES = 20   # per operation and mode, with generated path parameters

@@ -145,6 +145,31 @@ class Worker(CeleryProcess):
         return self
 
 
+class WebProcess(LoggedProcess):
+    """The real web process as the Procfile runs it (gunicorn with app.serving), one worker on a free loopback port."""
+
+    def __init__(self, env: dict, log_path: Path):
+        from app.embedded import free_port
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__([sys.executable, "-m", "gunicorn", "--config", "python:app.serving", "--bind",
+                          f"127.0.0.1:{self.port}", "--workers", "1", "app:create_app()"], env, log_path)
+
+    def wait_ready(self, timeout: float = 60):
+        """Wait until /healthz answers."""
+        import requests
+
+        def up():
+            self.assert_running("gunicorn")
+            try:
+                return requests.get(f"{self.base}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:  # not listening yet, or still importing the app
+                return False
+        wait_for(up, timeout, interval=0.2, message="gunicorn to answer")
+        return self
+
+
 def queue_length(queue: str) -> int:
     """Messages ready in a broker queue (Redis or RabbitMQ alike), read through kombu."""
     from amqp.exceptions import ChannelError

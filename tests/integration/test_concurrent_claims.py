@@ -13,7 +13,7 @@ from app.redis_client import use_redis
 from app.batches import lifecycle
 from app.scheduling import runs
 from app.maintenance.reaper import reconcile
-from tests.api.helpers import new_batch, text_objects
+from tests.helpers import new_batch, text_objects
 
 
 @pytest.fixture(scope="module")

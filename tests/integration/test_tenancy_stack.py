@@ -14,7 +14,7 @@ from app.models import Batch, Vector
 from app.redis_client import get_redis, key
 from app.access import keys
 from app.access.rate_limit import take_token
-from tests.api.helpers import seed_stored_objects
+from tests.helpers import seed_stored_objects
 from tests.integration.test_pipeline import watch_until_finished
 
 
