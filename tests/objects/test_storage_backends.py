@@ -157,7 +157,7 @@ def test_an_outage_is_storage_unavailable_a_connection_error(app):
 def test_a_worker_retries_an_item_during_an_outage_instead_of_failing_it(app, monkeypatch):
     from app.batches import catalog, lifecycle
     from app.objects.catalog import Upload
-    from tests.unit.test_item_retries import deliver, stored
+    from tests.batches.test_item_retries import deliver, stored
 
     batch = catalog.create_batch("default", "docs", uploads=[Upload("a.txt", io.BytesIO(b"stored before the outage"))])
     lifecycle.submit_batch("default", batch.id)
