@@ -6,7 +6,6 @@ import pytest
 from app import create_app, db
 from app.queue import celery_app
 from app.redis_client import use_redis
-from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
 from tests.schema import migrate
 from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings, stub_celery
 
@@ -43,26 +42,8 @@ def database_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def broker_url(redis_db):
-    """The stack's broker: Redis; test_pipeline and test_reconciliation also run on RabbitMQ (see broker_param)."""
+    """The stack's broker: Redis (a module overrides this fixture to run on another, e.g. a RabbitMQ vhost)."""
     return redis_db.url
-
-
-@pytest.fixture(scope="module")
-def rabbitmq():
-    """A RabbitMQ vhost of this module's own (skipped, with the reason, where RabbitMQ or rabbitmqctl is missing)."""
-    try:
-        vhost = RabbitVhost()
-    except RabbitUnavailable as exc:
-        pytest.skip(str(exc))
-    yield vhost
-    vhost.close()
-
-
-def broker_param(request) -> str:
-    """For a module's `broker_url` fixture parametrized with "redis" and "rabbitmq"."""
-    if request.param == "rabbitmq":
-        return request.getfixturevalue("rabbitmq").url
-    return request.getfixturevalue("redis_db").url
 
 
 @pytest.fixture(scope="module")

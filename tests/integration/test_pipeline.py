@@ -1,7 +1,6 @@
 """A real worker runs the chord: completion, typed item errors, cancellation, finalize twice, task TTL."""
 import io
 
-import pytest
 from sqlalchemy import func, select
 
 from app.db import session_scope
@@ -9,16 +8,9 @@ from app.models import Batch, Vector
 from app.redis_client import key
 from app.batches import lifecycle
 from tests.fixture_files import make_elf
-from tests.integration.conftest import broker_param
 from tests.integration.stack import queue_length, wait_for
 
 FINISHED = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"}
-
-
-@pytest.fixture(scope="module", params=["redis", "rabbitmq"])
-def broker_url(request):
-    """The pipeline runs on each broker; Redis stays the result backend and status store either way."""
-    return broker_param(request)
 
 
 def upload_texts(client, count, prefix):
@@ -139,20 +131,3 @@ def test_running_finalize_again_changes_nothing(stack):
         after = session.get(Batch, batch["batch_id"])
         assert (after.status, after.completed_at, after.updated_at) == snapshot
 
-
-def test_on_rabbitmq_redis_holds_only_prefixed_state(stack, broker_url):
-    if not broker_url.startswith("amqp://"):
-        pytest.skip("only meaningful with RabbitMQ as the broker")
-    client = stack["client"]
-    batch = client.post("/v1/batches", json={"collection_id": "amqp", "object_ids": upload_texts(client, 4, "amqp"),
-                                             "auto_submit": True}).get_json()
-    final, _ = watch_until_finished(client, batch["batch_id"])
-    assert final["status"] == "COMPLETED"
-    keys = set(stack["redis"].keys("*"))
-    prefix = stack["settings"]["REDIS_PREFIX"]
-    # No queue lists or kombu bindings: the messages went through RabbitMQ. What is left is Batchery's own
-    # prefixed state and Celery's result backend (task results, chord counters).
-    queues = {"batchery", "batchery.periodic", f"{prefix}batchery", f"{prefix}batchery.periodic"}
-    assert not {k for k in keys if "_kombu.binding" in k or "unacked" in k or k in queues}, sorted(keys)[:20]
-    assert {k for k in keys if k.startswith(prefix)}
-    assert all(k.startswith(prefix) for k in keys), sorted(k for k in keys if not k.startswith(prefix))[:10]

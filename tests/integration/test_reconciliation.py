@@ -13,17 +13,10 @@ from app.db import session_scope
 from app.models import Batch, BatchEvent, BatchItem, Vector
 from app.batches import lifecycle
 from tests.integration.beat import beat_stack
-from tests.integration.conftest import broker_param
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import all_results, upload_texts, watch_until_finished
 
 LEASE = 5
-
-
-@pytest.fixture(scope="module", params=["redis", "rabbitmq"])
-def broker_url(request):
-    """Reconciliation runs on each broker: re-dispatch, lone re-sends and the periodic queue on RabbitMQ too."""
-    return broker_param(request)
 
 
 @pytest.fixture(scope="module")
