@@ -1,4 +1,5 @@
-"""The `batchery` command: `up` runs the whole stack on one machine; `db` migrates the schema; `keys` manages API keys."""
+"""The `batchery` command: `up` runs the whole stack, `db` migrates the schema, `keys` manages API keys;
+ingest/batches/search/collections drive the API through the SDK."""
 import argparse
 import os
 import secrets
@@ -8,6 +9,7 @@ import sys
 import time
 
 from app.access.keys_cli import add_key_commands
+from app.client.commands import add_client_commands
 from app.collections.embedders import EMBEDDERS
 from app.embedded import PrivateRedis, data_dir_ready, free_port
 from app.migrations import SchemaOutOfDate, upgrade
@@ -128,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=up)
     add_db_commands(commands)
     add_key_commands(commands)
+    add_client_commands(commands)
     return parser
 
 

@@ -60,3 +60,13 @@ def _refuse_an_outdated_database(**_):
         raise SystemExit(f"batchery worker: {exc}") from None  # Celery logs and swallows any Exception here
     finally:
         db.dispose_engine()
+
+
+@signals.after_setup_logger.connect
+def _per_task_lines_at_debug(loglevel=None, **_):
+    """Celery's per-task 'received'/'succeeded' lines show only at DEBUG: INFO keeps one line per batch."""
+    import logging
+
+    if loglevel is None or loglevel > logging.DEBUG:
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)

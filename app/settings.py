@@ -6,7 +6,8 @@ from pathlib import Path
 _TRUE = {"1", "true", "yes", "on"}
 WORK_QUEUE = "batchery"
 PERIODIC_QUEUE = "batchery.periodic"
-WORK_TASKS = ("batchery.dispatch_batch", "batchery.embed_object", "batchery.finalize_batch", "batchery.deliver_webhook")
+WORK_TASKS = ("batchery.dispatch_batch", "batchery.embed_pack", "batchery.embed_object", "batchery.finalize_batch",
+              "batchery.deliver_webhook")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Settings:
     MAX_CONTENT_LENGTH: int = 100 * 1024 * 1024
     ITEM_MAX_ATTEMPTS: int = 3
     ITEM_SOFT_TIME_LIMIT_SECONDS: int = 300
+    # Small files travel in packs (one task, one claim and one store transaction for many files).
+    PACK_MAX_ITEMS: int = 50
+    PACK_MAX_BYTES: int = 1024 * 1024
+    PACK_MAX_FILE_BYTES: int = 256 * 1024   # larger files (and PDFs, audio) keep a task of their own
     STALL_SECONDS: int = 300
     MAX_BATCH_OBJECTS: int = 10_000
     MAX_BATCH_BYTES: int = 5 * 1024 ** 3
@@ -63,8 +68,8 @@ class Settings:
     # Scheduling and reconciliation (Celery Beat): the *_INTERVAL_SECONDS are the beat periods.
     SCHEDULER_INTERVAL_SECONDS: int = 15      # how often beat looks for due schedules and submit_at batches
     SCHEDULE_MAX_OBJECTS: int = 5_000         # objects per scheduled batch; the rest go in the next tick
-    REAPER_INTERVAL_SECONDS: int = 60
-    ITEM_LEASE_SECONDS: int = 600             # silence after which work is presumed lost (> item time limit)
+    REAPER_INTERVAL_SECONDS: int = 30
+    ITEM_LEASE_SECONDS: int = 60              # silence after which work is presumed lost (running items renew it)
     CLEANUP_INTERVAL_SECONDS: int = 3600
     DRAFT_TTL_SECONDS: int = 7 * 24 * 3600    # an untouched, unscheduled DRAFT batch is deleted after this
     ORPHAN_FILE_GRACE_SECONDS: int = 3600     # a stored file no object references is deleted after this
@@ -103,12 +108,17 @@ class Settings:
             "task_serializer": "json", "result_serializer": "json", "accept_content": ["json"],
             "timezone": "UTC", "enable_utc": True,
             # At-least-once delivery: acknowledge after the work, and redeliver if the worker process dies.
+            # With acks_late a prefetched message waits unacknowledged behind a running one; one per process keeps
+            # a killed worker's share of the queue small (small files travel in packs, so fetches are shared).
             "task_acks_late": True, "task_reject_on_worker_lost": True, "worker_prefetch_multiplier": 1,
             # A child that ended a task above this resident size (KiB) is replaced: one huge file cannot pin memory.
             "worker_max_memory_per_child": self.WORKER_MAX_MEMORY_PER_CHILD_KB or None,
-            "task_track_started": True, "result_expires": 24 * 3600, "result_extended": True,
-            # Flower and `celery events` see every task with its name and arguments.
-            "worker_send_task_events": True, "task_send_sent_event": True,
+            # No STARTED state: a backend write per task that nothing reads (progress lives in the database and
+            # the counters). Extended results (name, args, worker) stay: with packs there are few of them.
+            "task_track_started": False, "result_expires": 24 * 3600, "result_extended": True,
+            # Task events cost a publish per task; Flower switches them on in the workers it watches
+            # (enable_events every few seconds), so they flow only while someone looks.
+            "worker_send_task_events": False, "task_send_sent_event": False,
             "task_default_queue": WORK_QUEUE,
             # Periodic tasks get a queue of their own so a backlog of embed_object never delays the reaper.
             "task_queues": {queue: {"exchange": queue, "routing_key": queue} for queue in (WORK_QUEUE, PERIODIC_QUEUE)},
@@ -118,8 +128,10 @@ class Settings:
             # Celery's file-backed scheduler, making its schedule file's folder first (a new volume has none).
             "beat_scheduler": "app.scheduling.beat_file:FolderCreatingScheduler",
             # One slow or hostile file must not hold a worker forever: a soft limit ends the item as `timeout`.
-            "task_annotations": {"batchery.embed_object": {"soft_time_limit": item_limit,
-                                                           "time_limit": item_limit + 30}},
+            # A pack gets the same limit: it holds only small files, and the files it has not reached when
+            # the limit fires are sent again one by one.
+            "task_annotations": {name: {"soft_time_limit": item_limit, "time_limit": item_limit + 30}
+                                 for name in ("batchery.embed_object", "batchery.embed_pack")},
         }
 
     def beat_periods(self) -> dict[str, tuple[str, float]]:

@@ -43,6 +43,19 @@ class AddObjectsSchema(Schema):
                              validate=validate.Length(min=1, max=100_000))
 
 
+ERROR_TYPES = ["format_error", "corrupted_file", "processing_error", "timeout"]
+
+
+class RetrySchema(Schema):
+    """Optional body of POST /v1/batches/{id}/retry: which items the new batch takes."""
+
+    error_types = fields.List(fields.Str(validate=validate.OneOf(ERROR_TYPES)), load_default=None,
+                              validate=validate.Length(min=1), metadata={
+                                  "description": "Failed items with these error types. Default: every type except "
+                                                 "the deterministic format_error and corrupted_file."})
+    include_cancelled = fields.Bool(load_default=True)
+
+
 class SubmitSchema(Schema):
     """Optional body of POST /v1/batches/{id}/submit."""
 
@@ -88,6 +101,7 @@ class ProgressSchema(Schema):
     succeeded = fields.Int(required=True)
     skipped = fields.Int(required=True)
     failed = fields.Int(required=True)
+    cancelled = fields.Int(required=True)
     errors = fields.Int(required=True)
     items_per_second = fields.Float(allow_none=True, required=True)
     eta_seconds = fields.Int(allow_none=True, required=True)

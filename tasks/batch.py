@@ -1,12 +1,12 @@
-"""The pipeline: dispatch_batch builds a chord of embed_object tasks whose callback is finalize_batch."""
+"""The pipeline: dispatch_batch builds a chord of embed_pack and embed_object tasks whose callback is finalize_batch."""
 import logging
 import time
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import chord
 
-from app.batches import items, lifecycle
-from app.queue import backoff_seconds, celery_app
+from app.batches import items, lifecycle, packs
+from app.queue import backoff_seconds, celery_app, send
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -18,30 +18,53 @@ TRANSIENT = items.TRANSIENT_ERRORS
 @celery_app.task(name="batchery.dispatch_batch", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
 def dispatch_batch(batch_id: str, namespace: str) -> None:
-    """Move the batch to PROCESSING and fan out one embed_object per pending item, joined by finalize_batch."""
+    """Move the batch to PROCESSING and fan out packs of small files and lone large ones, joined by finalize_batch."""
     fanout = lifecycle.start_processing(batch_id, namespace)
     if not fanout.item_ids:
         return
-    chord([embed_object.si(batch_id, item_id, namespace).set(queue=fanout.queue) for item_id in fanout.item_ids])(
-        finalize_batch.si(batch_id, namespace))
-    log.info("dispatched %s items of %s", len(fanout.item_ids), batch_id)
+    plan = packs.plan_work(list(fanout.item_ids))
+    # The collection's embedder decides which workers embed its items (fanout.queue).
+    header = [embed_pack.si(batch_id, pack, namespace).set(queue=fanout.queue) for pack in plan.packs]
+    header += [embed_object.si(batch_id, item_id, namespace).set(queue=fanout.queue) for item_id in plan.solo]
+    chord(header)(finalize_batch.si(batch_id, namespace))
+    log.info("dispatched %s items of %s in %s packs and %s lone tasks", len(fanout.item_ids), batch_id,
+             len(plan.packs), len(plan.solo))
+
+
+def _deadline(task) -> float | None:
+    """time.monotonic() of the task's soft limit: it catches a limit whose exception a library swallowed."""
+    return time.monotonic() + task.soft_time_limit if task.soft_time_limit else None
+
+
+@celery_app.task(bind=True, name="batchery.embed_pack", acks_late=True, reject_on_worker_lost=True,
+                 autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
+def embed_pack(self, batch_id: str, item_ids: list[int], namespace: str) -> dict:
+    """Embed a pack of small files; files a dead delivery left behind, or that hit a transient error, go alone."""
+    result = packs.process_pack(batch_id, item_ids, namespace, (SoftTimeLimitExceeded,), _deadline(self))
+    if result.handoff:
+        log.warning("pack of %s: %s items of %s sent again one by one", len(item_ids), len(result.handoff), batch_id)
+        for item_id in result.handoff:
+            # Outside the chord: the last of them to finish finalizes the batch (embed_object below).
+            send("batchery.embed_object", batch_id, item_id, namespace,
+                 queue=(self.request.delivery_info or {}).get("routing_key"))   # the pack's own (embedder's) queue
+    return result.summary()
 
 
 @celery_app.task(bind=True, name="batchery.embed_object", acks_late=True, reject_on_worker_lost=True,
                  max_retries=None)
 def embed_object(self, batch_id: str, item_id: int, namespace: str) -> dict:
     """Embed one object of a batch; returns only {item_id, status} (never vectors)."""
-    # The soft limit (celeryconfig's task_annotations) raises SoftTimeLimitExceeded once; the deadline
-    # catches the case where a library swallowed it.
-    deadline = time.monotonic() + self.soft_time_limit if self.soft_time_limit else None
     try:
-        return items.process_item(item_id, namespace, timeout_errors=(SoftTimeLimitExceeded,), deadline=deadline)
+        summary = items.process_item(item_id, namespace, (SoftTimeLimitExceeded,), _deadline(self))
     except TRANSIENT as exc:
         attempts = self.request.retries + 1
-        if attempts >= get_settings().ITEM_MAX_ATTEMPTS:
-            log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, attempts, exc)
-            return {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}", attempts)}
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, 2.0, 60.0))
+        if attempts < get_settings().ITEM_MAX_ATTEMPTS:
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, 2.0, 60.0))
+        log.error("item %s of %s gave up after %s attempts: %s", item_id, batch_id, attempts, exc)
+        summary = {"item_id": item_id, "status": items.give_up(item_id, f"{type(exc).__name__}: {exc}", attempts)}
+    if self.request.chord is None:   # handed off by a pack, or re-sent by the reaper: the last one finalizes
+        lifecycle.finalize_if_settled(batch_id, namespace)
+    return summary
 
 
 @celery_app.task(name="batchery.finalize_batch", acks_late=True, reject_on_worker_lost=True,

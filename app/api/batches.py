@@ -1,4 +1,5 @@
 """Batches: create, add objects, submit, read, list, cancel, delete, retry, results and errors."""
+from flask import Response
 from flask.views import MethodView
 
 from app.api.auth import current_namespace, resolve_namespace
@@ -12,7 +13,8 @@ from app.progress.view import batch_health
 from app.progress.counters import read_counts
 from app.notifications.signing import new_webhook_secret
 from schemas.batches import (AddObjectsSchema, BatchCreateSchema, BatchListArgsSchema, BatchListSchema, BatchSchema,
-                             HealthSchema, StateChangedSchema, StateChangeSchema, SubmitSchema, SubmittedSchema)
+                             HealthSchema, RetrySchema, StateChangedSchema, StateChangeSchema, SubmitSchema,
+                             SubmittedSchema)
 from schemas.results import ErrorsReportSchema, ResultsArgsSchema, ResultsSchema
 
 blp = Blueprint("batches", __name__, url_prefix="/v1/batches", description="Batches of objects to embed.")
@@ -109,10 +111,11 @@ def change_state(args, batch_id):
 
 
 @blp.route("/<string:batch_id>/retry", methods=["POST"])
+@blp.arguments(RetrySchema, required=False)
 @blp.response(201, BatchSchema)
-def retry(batch_id):
-    """Create a new DRAFT batch of a finished batch's failed and cancelled items."""
-    return catalog.view_batch(catalog.retry_batch(current_namespace(), batch_id))
+def retry(options, batch_id):
+    """New DRAFT batch of a finished batch's failed items (not format_error/corrupted_file unless named) and cancelled ones."""
+    return catalog.view_batch(catalog.retry_batch(current_namespace(), batch_id, **options))
 
 
 @blp.route("/<string:batch_id>/health", methods=["GET"])
@@ -131,6 +134,16 @@ def health(batch_id):
 def list_results(args, batch_id):
     """Per-item results with the batch summary, in batch order."""
     return results.list_results(current_namespace(), batch_id, **args)
+
+
+@blp.route("/<string:batch_id>/results.jsonl", methods=["GET"])
+@blp.response(200, {"type": "string"}, content_type="application/x-ndjson",
+              description="One result object per line (the fields of `results[]`), in batch order, streamed.")
+def export_results(batch_id):
+    """Every item's result as JSON lines, streamed (memory stays flat for any batch size)."""
+    lines = results.result_lines(current_namespace(), batch_id)
+    return Response(lines, mimetype="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{batch_id}-results.jsonl"'})
 
 
 @blp.route("/<string:batch_id>/errors", methods=["GET"])

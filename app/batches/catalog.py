@@ -1,8 +1,8 @@
 """Create, extend, read, list, delete and retry batches (the lifecycle moves live in lifecycle.py)."""
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from app.db import insert_ignoring_duplicates, session_scope
-from app.errors import InvalidState, NotFound
+from app.errors import EmptyBatch, InvalidState, NotFound
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject
 from app.models.status import FINISHED_BATCH
 from app.batches import limits
@@ -122,20 +122,37 @@ def delete_batch(namespace: str, batch_id: str) -> None:
         session.delete(batch)
 
 
-def retry_batch(namespace: str, batch_id: str) -> Batch:
-    """A new DRAFT batch of a finished batch's failed and cancelled items, same collection and options."""
+# These fail again on the same bytes, so a retry skips them unless asked by name.
+DETERMINISTIC_ERRORS = ("format_error", "corrupted_file")
+
+
+def _retryable(parent_id: str, error_types, include_cancelled: bool):
+    """The WHERE clause picking a finished batch's items to retry."""
+    if error_types is None:
+        failed = or_(BatchItem.error_type.is_(None), BatchItem.error_type.not_in(DETERMINISTIC_ERRORS))
+    else:
+        failed = BatchItem.error_type.in_(list(error_types))
+    wanted = and_(BatchItem.status == ItemStatus.FAILED, failed)
+    if include_cancelled:
+        wanted = or_(wanted, BatchItem.status == ItemStatus.CANCELLED)
+    return and_(BatchItem.batch_id == parent_id, wanted)
+
+
+def retry_batch(namespace: str, batch_id: str, error_types=None, include_cancelled: bool = True) -> Batch:
+    """A new DRAFT batch of a finished batch's retryable failed (and cancelled) items, same collection and options."""
     with session_scope() as session:
         parent = load_batch(session, namespace, batch_id)
         if parent.status not in FINISHED_BATCH:
             raise InvalidState(f"Only a finished batch can be retried; this one is {parent.status}.",
                                {"status": parent.status})
         object_ids = list(session.scalars(select(BatchItem.object_id).where(
-            BatchItem.batch_id == parent.id,
-            BatchItem.status.in_([ItemStatus.FAILED, ItemStatus.CANCELLED])).order_by(BatchItem.id)))
+            _retryable(parent.id, error_types, include_cancelled)).order_by(BatchItem.id)))
         existing = set(session.scalars(select(StoredObject.id).where(StoredObject.id.in_(object_ids))))
         object_ids = [i for i in object_ids if i in existing]
         if not object_ids:
-            raise InvalidState("The batch has no failed or cancelled items to retry.", {"status": parent.status})
+            raise EmptyBatch("The batch has no items to retry with these options (format_error and corrupted_file "
+                             "are only retried when named in error_types).",
+                             {"error_types": error_types, "include_cancelled": include_cancelled})
         options = dict(name=f"retry of {parent.name or parent.id}", force_overwrite=parent.force_overwrite,
                        delete_originals=parent.delete_originals,
                        webhook_url=parent.webhook_url, webhook_secret=parent.webhook_secret,

@@ -146,6 +146,17 @@ def final_status(counts: dict) -> str | None:
     return BatchStatus.COMPLETED
 
 
+def finalize_if_settled(batch_id: str, namespace: str | None = None) -> bool:
+    """Finalize a running batch that has no open item left; true when this call finished it."""
+    with session_scope() as session:
+        open_left = session.scalar(select(BatchItem.id).where(
+            BatchItem.batch_id == batch_id, BatchItem.status.in_(list(OPEN_ITEM))).limit(1))
+        status = session.scalar(select(Batch.status).where(Batch.id == batch_id))
+    if open_left is not None or status not in RUNNING_BATCH:
+        return False
+    return finalize_batch(batch_id, namespace).changed
+
+
 @dataclass(frozen=True)
 class Finalization:
     """The batch's status after finalize, and whether this call is the one that finished it."""
@@ -167,7 +178,8 @@ def finalize_batch(batch_id: str, namespace: str) -> Finalization:
         else:
             status = final_status(counts)
             if status is None:
-                log.warning("finalize of %s found %s open items; leaving it to the reaper", batch_id,
+                log.warning("finalize of %s found %s open items; the last of them (or the reaper) finishes it",
+                            batch_id,
                             counts["total"] - processed(counts))
                 return Finalization(batch.status, False)
             error = "Every item failed." if status == BatchStatus.FAILED else None

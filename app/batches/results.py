@@ -1,4 +1,7 @@
 """Per-item results and errors of a batch, read from the database."""
+import json
+from collections.abc import Iterator
+
 from sqlalchemy import select
 
 from app.db import session_scope
@@ -8,8 +11,8 @@ from app.pagination import keyset_page
 from app.progress.counters import count_items_in_db
 
 
-def describe_item(item: BatchItem) -> dict:
-    """The contract's result entry for one item."""
+def describe_item(item) -> dict:
+    """The contract's result entry for one item (a BatchItem, or a row of its table)."""
     error = {"type": item.error_type, "message": item.error_message} if item.status == ItemStatus.FAILED else None
     return {
         "object_id": item.object_id, "filename": item.filename, "media_type": item.media_type,
@@ -36,6 +39,28 @@ def list_results(namespace: str, batch_id: str, status=None, limit=100, cursor=N
             "results": [describe_item(i) for i in rows],
             "next_cursor": next_cursor,
         }
+
+
+def result_lines(namespace: str, batch_id: str, page_size: int = 1000) -> Iterator[str]:
+    """Every item's result as JSON lines in batch order; checks the batch now, streams keyset pages later."""
+    # Plain rows, not ORM objects: describe_item reads the same attribute names, without identity-map costs.
+    table = BatchItem.__table__
+    find = select(table).where(table.c.batch_id == batch_id).order_by(table.c.id).limit(page_size)
+    with session_scope() as session:
+        load_batch(session, namespace, batch_id)  # unknown or foreign: a 404 before any byte streams
+
+    def pages():
+        after = 0
+        while True:  # one short transaction per page: memory and locks stay flat whatever the batch's size
+            with session_scope() as session:
+                rows = session.execute(find.where(table.c.id > after)).all()
+                if not rows:
+                    return
+                after = rows[-1].id
+                text = "".join(json.dumps(describe_item(item), separators=(",", ":")) + "\n" for item in rows)
+            yield text
+
+    return pages()
 
 
 def errors_by_type(namespace: str, batch_id: str) -> dict:

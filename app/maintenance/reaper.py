@@ -1,7 +1,7 @@
 """Reconciliation from the database: nothing a crash, a lost message or an emptied Redis drops stays lost.
 
-Work is presumed lost when nobody touched it for a lease (ITEM_LEASE_SECONDS, longer than an item's time
-limit). Every claim below is a conditional UPDATE that also renews the lease, so two reapers running at
+Work is presumed lost when nobody touched it for a lease (ITEM_LEASE_SECONDS; running items renew theirs,
+app.batches.lease). Every claim below is a conditional UPDATE that also renews the lease, so two reapers running at
 once never hand out the same batch or item twice, and one item is re-sent at most once per lease.
 """
 import logging
@@ -17,7 +17,7 @@ from app.db import publish_after_commit, session_scope
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
-from app.batches import items, lifecycle
+from app.batches import claims, lifecycle
 from app.progress.counters import count_items_in_db, store_counts
 from app.progress.task_status import write_task_status
 
@@ -59,37 +59,40 @@ def quarantine_dead_items(cutoff) -> list[int]:
         ids = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
             Batch.status.in_(list(RUNNING_BATCH)), BatchItem.status == ItemStatus.PROCESSING,
             BatchItem.updated_at < cutoff, BatchItem.attempts >= get_settings().ITEM_MAX_ATTEMPTS)).all()
-    return [item_id for item_id in ids if items.quarantine_item(item_id, stale_before=cutoff) == ItemStatus.FAILED]
+    return [item_id for item_id in ids if claims.quarantine_item(item_id, stale_before=cutoff) == ItemStatus.FAILED]
 
 
-def _lost_item_ids(session, cutoff) -> list[int]:
+def _lost_item_ids(session, cutoff, quiet_cutoff) -> list[int]:
     """Open items of PROCESSING batches whose message is presumed lost.
 
-    A PROCESSING item untouched for a lease outlived its time limit: its worker is gone. A PENDING item may
-    just wait in a long queue, so it counts as lost only when its whole batch has been silent for a lease.
+    A PROCESSING item untouched for a lease has no heartbeat: its worker is gone. A PENDING item may just
+    wait in a long queue, so it counts as lost only when its whole batch has been silent since
+    `quiet_cutoff`: a lease, or a third of one (a live item's heartbeat period) once the work queue is empty
+    (its message then sat in a dead worker's prefetch).
     """
     dead = session.scalars(select(BatchItem.id).join(Batch, Batch.id == BatchItem.batch_id).where(
         Batch.status == BatchStatus.PROCESSING, BatchItem.status == ItemStatus.PROCESSING,
         BatchItem.updated_at < cutoff, BatchItem.attempts < get_settings().ITEM_MAX_ATTEMPTS)).all()
     # One grouped pass finds the silent batches (a correlated check per item would be quadratic).
     silent = session.scalars(select(BatchItem.batch_id).join(Batch, Batch.id == BatchItem.batch_id).where(
-        Batch.status == BatchStatus.PROCESSING, Batch.updated_at < cutoff,
-    ).group_by(BatchItem.batch_id).having(func.max(BatchItem.updated_at) < cutoff)).all()
+        Batch.status == BatchStatus.PROCESSING, Batch.updated_at < quiet_cutoff,
+    ).group_by(BatchItem.batch_id).having(func.max(BatchItem.updated_at) < quiet_cutoff)).all()
     waiting = session.scalars(select(BatchItem.id).where(
         BatchItem.batch_id.in_(silent), BatchItem.status == ItemStatus.PENDING)).all() if silent else []
     return sorted({*dead, *waiting})
 
 
-def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
+def claim_lost_items(cutoff, now, quiet_cutoff=None) -> list[tuple[str, int, str]]:
     """Renew the lease of lost items (conditionally), send each again, and return (batch_id, item_id, namespace)."""
+    quiet_cutoff = max(cutoff, quiet_cutoff or cutoff)
     with session_scope() as session:
-        ids = _lost_item_ids(session, cutoff)
+        ids = _lost_item_ids(session, cutoff, quiet_cutoff)
     claimed = []
     for start in range(0, len(ids), _CHUNK):
         with session_scope() as session:
             rows = session.execute(
                 update(BatchItem).where(BatchItem.id.in_(ids[start:start + _CHUNK]),
-                                        BatchItem.status.in_(list(OPEN_ITEM)), BatchItem.updated_at < cutoff)
+                                        BatchItem.status.in_(list(OPEN_ITEM)), BatchItem.updated_at < quiet_cutoff)
                 .values(updated_at=now).returning(BatchItem.id, BatchItem.batch_id)
                 .execution_options(synchronize_session=False)).all()
             namespaces = dict(session.execute(select(Batch.id, Batch.namespace).where(
@@ -97,7 +100,7 @@ def claim_lost_items(cutoff, now) -> list[tuple[str, int, str]]:
             chunk = [(batch_id, item_id, namespaces[batch_id]) for item_id, batch_id in rows]
             queues = embed_queues(session, namespaces)
             for work in chunk:
-                # Outside the chord on purpose: the reaper's own finalize closes the batch when the last one lands.
+                # Outside the chord on purpose: the last of them to finish (or the reaper) finalizes the batch.
                 publish_after_commit(session, queue.send, "batchery.embed_object", *work, queue=queues[work[0]])
         claimed += chunk
     return claimed
@@ -156,13 +159,18 @@ def rebuild_redis_state(limit: int = 5000) -> int:
     return rebuilt
 
 
-def reconcile(now=None) -> Reconciliation:
-    """One reaper pass: lost work is sent again after each claim commits, and finished batches announced."""
+def reconcile(now=None, queue_empty: bool = False) -> Reconciliation:
+    """One reaper pass: lost work is sent again after each claim commits, and finished batches announced.
+
+    `queue_empty`: the caller saw no message waiting in the work queue, so PENDING items of a batch quiet
+    for a heartbeat period cannot be waiting in it.
+    """
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=get_settings().ITEM_LEASE_SECONDS)
+    lease = get_settings().ITEM_LEASE_SECONDS
+    cutoff = now - timedelta(seconds=lease)
     result = Reconciliation(batches=claim_undispatched_batches(cutoff, now))
     result.quarantined = quarantine_dead_items(cutoff)
-    result.items = claim_lost_items(cutoff, now)
+    result.items = claim_lost_items(cutoff, now, now - timedelta(seconds=lease / 3) if queue_empty else None)
     result.finalized = settle_batches(cutoff)
     result.rebuilt = rebuild_redis_state()
     if result.batches or result.items or result.quarantined or result.finalized:

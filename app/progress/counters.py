@@ -27,6 +27,11 @@ def processed(counts: dict) -> int:
     return sum(counts.get(FIELDS[status], 0) for status in FINISHED_ITEM)
 
 
+def worked(counts: dict) -> int:
+    """Items a worker finished (succeeded, skipped or failed): the rate's work; cancelled items were never worked on."""
+    return processed(counts) - counts.get("cancelled", 0)
+
+
 def count_items_in_db(session, batch_id: str) -> dict:
     """Authoritative counters from the items table."""
     rows = session.execute(
@@ -60,18 +65,40 @@ def store_counts(batch_id: str, counts: dict, last_progress_at: float | None = N
 
 def count_transition(batch_id: str, old: str, new: str, now: float | None = None) -> None:
     """Move one item between counters; call only after the database accepted that exact change."""
+    count_transitions(batch_id, [(old, new)], now)
+
+
+def count_transitions(batch_id: str, moves, now: float | None = None, extra=None) -> None:
+    """Move items between counters, (old, new) each, in one pipeline; call only after the database accepted them.
+
+    `extra(pipe)` may queue more commands (metrics) on the same round trip.
+    """
+    if not moves and extra is None:
+        return
     now = time.time() if now is None else now
     name = key("progress", batch_id)
+    delta, finished = {}, {}
+    for old, new in moves:
+        if old in FIELDS:
+            delta[FIELDS[old]] = delta.get(FIELDS[old], 0) - 1
+        if new in FIELDS:
+            delta[FIELDS[new]] = delta.get(FIELDS[new], 0) + 1
+        if new in FINISHED_ITEM and old not in FINISHED_ITEM:
+            finished[new] = finished.get(new, 0) + 1
     pipe = get_redis().pipeline()
-    if old in FIELDS:
-        pipe.hincrby(name, FIELDS[old], -1)
-    if new in FIELDS:
-        pipe.hincrby(name, FIELDS[new], 1)
-    if new in FINISHED_ITEM and old not in FINISHED_ITEM:
-        rate.record_finish(pipe, batch_id, now)
-        record_item_outcome(pipe, new)
-    pipe.hset(name, "last_progress_at", now)
-    pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
+    for field, change in delta.items():
+        if change:
+            pipe.hincrby(name, field, change)
+    worked = sum(count for status, count in finished.items() if status != ItemStatus.CANCELLED)
+    if worked:  # the rate counts work done; a cancelled item was never worked on
+        rate.record_finish(pipe, batch_id, now, worked)
+    for status, count in finished.items():
+        record_item_outcome(pipe, status, count)
+    if moves:
+        pipe.hset(name, "last_progress_at", now)
+        pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
+    if extra is not None:
+        extra(pipe)
     pipe.execute()
 
 

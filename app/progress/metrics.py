@@ -38,14 +38,25 @@ def count_item_outcomes(status: str, count: int) -> None:
         pipe.execute()
 
 
+def queue_item_durations(pipe, durations) -> None:
+    """Queue on `pipe` the items' processing times (seconds) for the histogram."""
+    if not durations:
+        return
+    name = key("metrics", "item_duration")
+    buckets = {}
+    for seconds in durations:
+        buckets[_bucket_for(seconds)] = buckets.get(_bucket_for(seconds), 0) + 1
+    for bound, count in buckets.items():
+        pipe.hincrby(name, bound, count)
+    pipe.hincrby(name, "count", len(durations))
+    pipe.hincrbyfloat(name, "sum", sum(durations))
+
+
 def observe_item_duration(seconds: float) -> None:
     """Add one item's processing time to the histogram; a Redis hiccup loses the sample, never the item."""
-    name = key("metrics", "item_duration")
     try:
         pipe = get_redis().pipeline()
-        pipe.hincrby(name, _bucket_for(seconds), 1)
-        pipe.hincrby(name, "count", 1)
-        pipe.hincrbyfloat(name, "sum", seconds)
+        queue_item_durations(pipe, [seconds])
         pipe.execute()
     except RedisError as exc:
         log.warning("could not record an item duration: %s", exc)

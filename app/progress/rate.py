@@ -23,11 +23,11 @@ def _slice_keys(batch_id: str, now: float) -> tuple[list[str], float]:
     return [key("rate", batch_id, n) for n in range(first, current + 1)], float(first * width)
 
 
-def record_finish(pipe, batch_id: str, now: float) -> None:
-    """Queue on `pipe` the count of one item finished at `now`."""
+def record_finish(pipe, batch_id: str, now: float, count: int = 1) -> None:
+    """Queue on `pipe` the count of `count` items finished at `now`."""
     width = slice_seconds()
     name = key("rate", batch_id, int(now // width))
-    pipe.incr(name)
+    pipe.incrby(name, count)
     pipe.expire(name, width * (SLICES + 1))
 
 

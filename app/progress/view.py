@@ -24,16 +24,17 @@ def _stage(batch, processed: int, total: int) -> dict:
     return {"name": name, "index": index, "total": STAGE_TOTAL}
 
 
-def _rate(batch, counts: dict, processed: int, now: float) -> float | None:
-    """Items per second: the recent window while processing, the whole run once finished; None before any."""
-    if not batch.started_at or not processed:
+def _rate(batch, counts: dict, now: float) -> float | None:
+    """Finished work per second: the recent window while processing, the whole run once finished; None before any."""
+    done = counters.worked(counts)
+    if not batch.started_at or not done:
         return None
     started = batch.started_at.timestamp()
     if batch.status in FINISHED_BATCH:
         end = batch.completed_at.timestamp() if batch.completed_at else now
-        return processed / max(end - started, 1e-3)
+        return done / max(end - started, 1e-3)
     if counts.get("window") is None:  # counters were just rebuilt: the run's average until the window refills
-        return processed / max(now - started, 1.0)
+        return done / max(now - started, 1.0)
     finished_in_window, window_start = counts["window"]
     return recent_rate(finished_in_window, window_start, started, now)
 
@@ -53,7 +54,7 @@ def build_progress(batch, counts: dict, now: float | None = None) -> dict:
     now = time.time() if now is None else now
     processed = counters.processed(counts)
     total = counts["total"]
-    rate = _rate(batch, counts, processed, now)
+    rate = _rate(batch, counts, now)
     eta = None
     if batch.status in FINISHED_BATCH:
         eta = 0
@@ -63,7 +64,7 @@ def build_progress(batch, counts: dict, now: float | None = None) -> dict:
         "processed": processed, "total": total,
         "percent": percent_done(processed, total),
         "succeeded": counts["succeeded"], "skipped": counts["skipped"], "failed": counts["failed"],
-        "errors": counts["failed"], "items_per_second": _rounded(rate), "eta_seconds": eta,
+        "cancelled": counts["cancelled"], "errors": counts["failed"], "items_per_second": _rounded(rate), "eta_seconds": eta,
         "current_stage": _stage(batch, processed, total),
     }
 
@@ -88,8 +89,12 @@ def status_message(batch, progress: dict) -> str:
         if progress["eta_seconds"] is not None and done < total:
             parts.append(f"~{duration_text(progress['eta_seconds'])} remaining")
         return " · ".join(parts)
-    verb = {BatchStatus.CANCELLED: "Cancelled", BatchStatus.FAILED: "Failed"}.get(batch.status, "Completed")
-    parts = [f"{verb} {_objects(total)}"]
+    if batch.status == BatchStatus.CANCELLED:  # say what finished, not "Cancelled 2,000 objects"
+        cancelled = progress["cancelled"]
+        parts = ["Cancelled", f"{done - cancelled:,} of {_objects(total)} processed, {cancelled:,} cancelled"]
+    else:
+        verb = "Failed" if batch.status == BatchStatus.FAILED else "Completed"
+        parts = [f"{verb} {_objects(total)}"]
     if progress["failed"]:
         parts.append(f"{progress['failed']:,} failed")
     if progress["skipped"]:

@@ -22,6 +22,8 @@ ENDPOINTS = [
     ("POST", "/v1/batches/{finished_id}/retry", None),
     ("GET", "/v1/batches/{finished_id}/results", None),
     ("GET", "/v1/batches/{finished_id}/errors", None),
+    ("GET", "/v1/batches/{finished_id}/results.jsonl", None),
+    ("POST", "/v1/batches/{finished_id}/retry", {"error_types": ["format_error"], "include_cancelled": True}),
     ("GET", "/v1/tasks/{task_id}", None),
     ("POST", "/v1/batches", {"collection_id": "docs", "object_ids": ["{object_id}"]}),
     ("GET", "/v1/batches/{finished_id}/events", None),

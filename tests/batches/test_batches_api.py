@@ -154,10 +154,39 @@ def test_retry_creates_child_batch_of_failed_items(client, dispatched):
     assert_error(client.post(f"/v1/batches/{batch['batch_id']}/retry"), 409, "invalid_state")
     client.post(f"/v1/batches/{batch['batch_id']}/submit")
     run_items(batch["batch_id"])
-    child = client.post(f"/v1/batches/{batch['batch_id']}/retry")
+    assert client.get(f"/v1/batches/{batch['batch_id']}/errors").get_json()["by_type"].keys() == {"format_error"}
+    # A format_error fails again on the same bytes: the default retry leaves it out, so nothing is left.
+    assert_error(client.post(f"/v1/batches/{batch['batch_id']}/retry"), 422, "empty_batch")
+    child = client.post(f"/v1/batches/{batch['batch_id']}/retry", json={"error_types": ["format_error"]})
     assert child.status_code == 201
     assert child.get_json()["parent_batch_id"] == batch["batch_id"] and child.get_json()["progress"]["total"] == 1
     assert child.get_json()["collection_id"] == batch["collection_id"]
+    assert_error(client.post(f"/v1/batches/{batch['batch_id']}/retry", json={"error_types": ["bogus"]}),
+                 422, "validation_error")
+
+
+def test_retry_picks_transient_failures_and_cancelled_items_by_default(client, dispatched):
+    from app.db import session_scope
+    from app.models import BatchItem
+
+    ids = text_objects(client, 4)
+    batch = new_batch(client, ids)
+    client.post(f"/v1/batches/{batch['batch_id']}/submit")
+    run_items(batch["batch_id"])
+    outcomes = [("FAILED", "timeout"), ("FAILED", "corrupted_file"), ("CANCELLED", None), ("SUCCEEDED", None)]
+    with session_scope() as session:   # the outcomes a real run can end with, set directly
+        items = session.query(BatchItem).filter_by(batch_id=batch["batch_id"]).order_by(BatchItem.id).all()
+        for item, (status, error_type) in zip(items, outcomes):
+            item.status, item.error_type = status, error_type
+    child_items = lambda body: [r["object_id"] for r in client.get(  # noqa: E731
+        f"/v1/batches/{body['batch_id']}/results").get_json()["results"]]
+    default = client.post(f"/v1/batches/{batch['batch_id']}/retry").get_json()
+    assert child_items(default) == [ids[0], ids[2]]
+    no_cancelled = client.post(f"/v1/batches/{batch['batch_id']}/retry", json={"include_cancelled": False}).get_json()
+    assert child_items(no_cancelled) == [ids[0]]
+    named = client.post(f"/v1/batches/{batch['batch_id']}/retry",
+                        json={"error_types": ["corrupted_file"], "include_cancelled": False}).get_json()
+    assert child_items(named) == [ids[1]]
 
 
 def test_list_newest_first_with_filters_and_cursor(client, dispatched):

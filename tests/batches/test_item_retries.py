@@ -14,6 +14,7 @@ from app.db import session_scope
 from app.extractors import CorruptedFileError
 from app.models import BatchItem, Vector
 from app.redis_client import get_redis, key
+from app.batches.claims import Refusal, Refused
 from app.batches import catalog, items, lifecycle
 from app.objects.catalog import Upload
 from tasks.batch import embed_object
@@ -151,6 +152,6 @@ def test_an_item_of_a_cancelled_batch_moves_its_progress_counter(item):
     batch_id, item_id = item
     items.claim_item(item_id, "default")  # PROCESSING, counted as such
     lifecycle.cancel_batch("default", batch_id)  # cancels PENDING items only; this one is held
-    assert items.claim_item(item_id, "default") == "CANCELLED"  # a redelivery after the cancel
+    assert items.claim_item(item_id, "default") == Refused(Refusal.FINISHED, "CANCELLED")  # a redelivery after the cancel
     counters = get_redis().hgetall(key("progress", batch_id))
     assert (counters["processing"], counters["cancelled"]) == ("0", "1")

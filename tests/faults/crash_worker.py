@@ -8,14 +8,14 @@ import os
 
 from app.batches import items
 
-_embed_claimed = items.embed_claimed
+_work_on = items.work_on
 
 
-def _embed_or_die(claim, *args, **kwargs):
+def _work_or_die(claim, *args, **kwargs):
     """Kill this worker process for poison files; behave normally for every other file."""
     if claim.filename.startswith("crash-me"):
         os._exit(1)
-    return _embed_claimed(claim, *args, **kwargs)
+    return _work_on(claim, *args, **kwargs)
 
 
-items.embed_claimed = _embed_or_die
+items.work_on = _work_or_die

@@ -53,13 +53,19 @@ def worker_env():
 
 
 @pytest.fixture(scope="module")
+def worker_args():
+    """Extra command-line arguments for the stack's worker (override in the module, e.g. --loglevel DEBUG)."""
+    return ()
+
+
+@pytest.fixture(scope="module")
 def extra_settings():
     """Settings a test module adds to its stack's API and worker (override this fixture in the module)."""
     return {}
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extra_settings):
+def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extra_settings, worker_args):
     """The API (test client) and one real worker sharing the database, Redis and the broker."""
     data_dir = tmp_path_factory.mktemp("data")
     settings = stack_settings(database_url, redis_db.url, data_dir, broker_url, **extra_settings)
@@ -67,7 +73,7 @@ def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extr
     app = create_app(settings)
     use_redis(None)
     env = {**os.environ, **settings, **worker_env}
-    worker = Worker(env, data_dir / "worker.log").wait_ready(celery_app)
+    worker = Worker(env, data_dir / "worker.log", extra_args=worker_args).wait_ready(celery_app)
     yield {"app": app, "client": app.test_client(), "redis": redis_db.client, "worker": worker,
            "settings": settings, "env": env, "data_dir": data_dir}
     worker.stop()

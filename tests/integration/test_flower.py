@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from app.embedded import free_port
+from app.queue import celery_app
 from tests.integration.procfile import ProcfileProcess
 from tests.integration.stack import wait_for
 from tests.schema import migrate
@@ -55,6 +56,8 @@ class Flower(ProcfileProcess):
 def flower(stack):
     """Flower watching the stack's broker."""
     process = Flower(stack["env"], stack["data_dir"] / "flower.log").wait_ready(stack["worker"].name)
+    # Workers send task events only when asked (app.settings); Flower asks every few seconds, this asks now.
+    celery_app.control.enable_events(destination=[stack["worker"].name])
     yield process
     process.stop()
 

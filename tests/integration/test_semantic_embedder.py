@@ -16,11 +16,21 @@ DOCS = {
 }
 
 
+# Which worker ran a task shows in Celery's per-task log lines, written at DEBUG only.
+DEBUG_LOG = ("--loglevel", "DEBUG")
+
+
+@pytest.fixture(scope="module")
+def worker_args():
+    """The stack's worker logs each task it runs."""
+    return DEBUG_LOG
+
+
 @pytest.fixture(scope="module")
 def semantic_worker(stack):
     """A second worker that consumes only batchery.semantic (what a GPU box would run)."""
     worker = Worker(stack["env"], stack["data_dir"] / "semantic-worker.log", concurrency=1,
-                    extra_args=["-Q", "batchery.semantic"]).wait_ready(celery_app, timeout=180)
+                    extra_args=["-Q", "batchery.semantic", *DEBUG_LOG]).wait_ready(celery_app, timeout=180)
     yield worker
     worker.stop()
 

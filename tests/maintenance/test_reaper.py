@@ -7,6 +7,7 @@ from app.settings import get_settings
 from app.db import session_scope
 from app.models import Batch, BatchItem, utcnow
 from app.redis_client import key
+from app.batches.claims import Refusal, Refused
 from app.batches import items, lifecycle
 from app.maintenance.reaper import reconcile
 from tests.helpers import new_batch, text_objects
@@ -50,6 +51,28 @@ def test_a_silent_batch_has_its_pending_items_sent_again_once_per_lease(client):
     assert [i[1] for i in reconcile(now=moment + timedelta(seconds=get_settings().ITEM_LEASE_SECONDS + 1)).items] == ids
 
 
+def test_with_an_empty_queue_pending_items_of_a_quiet_batch_go_after_a_heartbeat_period(client):
+    batch_id, ids = running_batch(client)
+    # Their message sat in a killed worker's prefetch: nothing in the queue, no heartbeat for a third of a lease.
+    moment = utcnow() + timedelta(seconds=get_settings().ITEM_LEASE_SECONDS / 3 + 1)
+    assert reconcile(now=moment).items == []                      # the queue may still hold them
+    assert reconcile(now=moment, queue_empty=True).items == [(batch_id, i, "default") for i in ids]
+    assert reconcile(now=moment, queue_empty=True).items == []    # claimed once
+
+
+def test_a_live_item_s_heartbeat_keeps_its_lease(client):
+    from app.batches import lease
+
+    _, ids = running_batch(client, 1)
+    items.claim_item(ids[0], "default")
+    moment = later()
+    with session_scope() as session:
+        session.execute(update(BatchItem).where(BatchItem.id == ids[0]).values(updated_at=utcnow() - timedelta(
+            seconds=get_settings().ITEM_LEASE_SECONDS + 5)))
+    assert lease.renew(ids) == 1                                    # what the heartbeat thread does
+    assert reconcile(now=moment - timedelta(seconds=2)).items == []
+
+
 def test_pending_items_of_a_batch_that_makes_progress_wait_their_turn(client):
     batch_id, ids = running_batch(client)
     moment = later()
@@ -86,7 +109,7 @@ def test_a_redelivered_item_at_its_last_attempt_is_quarantined_at_claim(client):
         assert items.claim_item(ids[0], "default").attempt == attempt
     assert items.process_item(ids[0], "default") == {"item_id": ids[0], "status": "FAILED"}
     assert "Quarantined" in item(ids[0]).error_message
-    assert items.claim_item(ids[0], "default") == "FAILED"
+    assert items.claim_item(ids[0], "default") == Refused(Refusal.FINISHED, "FAILED")
 
 
 def test_a_queued_batch_whose_dispatch_never_arrived_is_dispatched_again(client):

@@ -1,4 +1,6 @@
 """Progress counters: redelivery never counts twice, Redis loss is rebuilt from the database, reads are O(1)."""
+import time
+
 from sqlalchemy import event, select
 
 from app import db
@@ -100,3 +102,17 @@ def test_bulk_cancellation_is_counted_once(client, dispatched, fake_redis):
     lifecycle.finalize_batch(batch_id, "default")
     lifecycle.finalize_batch(batch_id, "default")
     assert item_outcomes() == {"succeeded": 1, "cancelled": 3}
+
+
+def test_the_rate_window_counts_finished_work_not_cancelled_items(client, dispatched, fake_redis):
+    from app.progress import rate
+
+    batch_id, ids = started_batch(client, 4)
+    window = lambda: rate.window_total(fake_redis.mget(rate._slice_keys(batch_id, time.time())[0]))  # noqa: E731
+    items.process_item(ids[0], "default")
+    assert window() == 1
+    items.claim_item(ids[1], "default")       # its worker vanishes mid-item
+    client.put(f"/v1/batches/{batch_id}/state", json={"state": "CANCELLED"})
+    assert items.claim_item(ids[1], "default").status == "CANCELLED"   # the redelivery meets the cancel
+    assert redis_counts(fake_redis, batch_id)["cancelled"] == 3
+    assert window() == 1, "a cancelled item is not work done"

@@ -53,7 +53,7 @@ def test_queued_and_draft_have_no_rate_or_eta(settings):
 def test_cancelled_and_failed_lines(settings):
     cancelled = fake_batch(status="CANCELLED", started=T0, completed=T0 + 65)
     assert describe_batch(cancelled, counts(400, succeeded=150, cancelled=250), now=T0 + 70)["status_message"] == \
-        "Cancelled 400 objects · took 1m 5s"
+        "Cancelled · 150 of 400 objects processed, 250 cancelled · took 1m 5s"
     failed = fake_batch(status="FAILED", started=T0, completed=T0 + 3)
     assert describe_batch(failed, counts(2, failed=2), now=T0 + 70)["status_message"] == \
         "Failed 2 objects · 2 failed · took 3s"
@@ -63,3 +63,20 @@ def test_one_object_is_singular(settings):
     lines = [describe_batch(fake_batch(status=status, created=T0), counts(1), now=T0 + 5)["status_message"]
              for status in ("DRAFT", "QUEUED")]
     assert lines == ["Draft with 1 object", "Queued 1 object"]
+
+
+def test_cancelled_line_matches_the_contract_example(settings):
+    batch = fake_batch(status="CANCELLED", started=T0, completed=T0 + 8)
+    body = describe_batch(batch, counts(2_000, succeeded=819, cancelled=1_181), now=T0 + 9)
+    assert body["status_message"] == "Cancelled · 819 of 2,000 objects processed, 1,181 cancelled · took 8s"
+    p = body["progress"]
+    assert (p["processed"], p["cancelled"], p["succeeded"]) == (2_000, 1_181, 819)
+    assert p["items_per_second"] == 100.0    # 819 finished items in 8 s; the 1,181 cancelled are not work
+
+
+def test_rate_counts_finished_work_only(settings):
+    cancelled_early = fake_batch(status="CANCELLED", started=T0, completed=T0 + 5)
+    assert describe_batch(cancelled_early, counts(50, cancelled=50), now=T0 + 9)["progress"]["items_per_second"] is None
+    rebuilt = fake_batch(started=T0)     # counters rebuilt from the database: the run's average of real work
+    p = describe_batch(rebuilt, counts(100, succeeded=10, cancelled=40), now=T0 + 10)["progress"]
+    assert p["items_per_second"] == 1.0 and p["eta_seconds"] == 50
