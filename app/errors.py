@@ -8,6 +8,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 log = logging.getLogger(__name__)
 
 
+class StorageUnavailable(ConnectionError):
+    """The object store could not be reached or answered with an error: transient, worth a retry (503 in the API)."""
+
+
 class BatcheryError(Exception):
     """A refusal the client can act on; its class names the contract's error type and status."""
 
@@ -153,12 +157,14 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(RedisError)
     @app.errorhandler(OperationalError)
+    @app.errorhandler(StorageUnavailable)
     def _dependency_down(exc: Exception):
-        # An outage of Redis or the database is not the client's fault, nor a defect: ask for a retry.
+        # An outage of Redis, the database or object storage is not the client's fault, nor a defect: ask for a retry.
         log.warning("dependency unavailable: %s", exc)
+        dependency = ("redis" if isinstance(exc, RedisError) else
+                      "object storage" if isinstance(exc, StorageUnavailable) else "database")
         return (error_body("service_unavailable", "A backing service is unavailable; retry shortly.",
-                           {"dependency": "redis" if isinstance(exc, RedisError) else "database"}),
-                503, {"Retry-After": "5"})
+                           {"dependency": dependency}), 503, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

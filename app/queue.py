@@ -40,11 +40,13 @@ def backoff_seconds(retries: int, base: float, cap: float) -> float:
 
 @signals.worker_process_init.connect
 def _fresh_connections_after_fork(**_):
-    """A forked worker child must not share the parent's database or Redis sockets."""
+    """A forked worker child must not share the parent's database, Redis or S3 sockets."""
     from app import db, redis_client
+    from app.objects import storage
 
     db.dispose_engine()
     redis_client.use_redis(None)
+    storage.forget_clients()
 
 
 @signals.worker_init.connect

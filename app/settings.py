@@ -15,6 +15,8 @@ class Settings:
     """Every knob of Batchery; each field can be set by the environment variable of the same name."""
 
     BATCHERY_DATA_DIR: str = "./var"
+    BATCHERY_STORAGE_URL: str = ""         # file:///path or s3://bucket/prefix; default: $BATCHERY_DATA_DIR/objects
+    BATCHERY_S3_ENDPOINT_URL: str = ""     # an S3-compatible store (MinIO, Ceph, moto); empty: AWS itself
     DATABASE_URL: str = ""                 # default: sqlite file under BATCHERY_DATA_DIR
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     REDIS_PREFIX: str = "batchery:"       # keeps test runs and deployments sharing a Redis apart
@@ -82,8 +84,13 @@ class Settings:
 
     @property
     def objects_dir(self) -> Path:
-        """Where uploaded files are stored under generated names."""
+        """Where the default file storage keeps uploaded files under generated names."""
         return Path(self.BATCHERY_DATA_DIR).resolve() / "objects"
+
+    @property
+    def storage_url(self) -> str:
+        """The configured object storage, or the objects directory under the data directory."""
+        return self.BATCHERY_STORAGE_URL or self.objects_dir.as_uri()
 
     def celery_config(self) -> dict:
         """Celery's settings (lowercase names) built from these: celeryconfig.py and create_app both use this."""

@@ -2,7 +2,6 @@
 import logging
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, select
 
@@ -26,32 +25,20 @@ def remove_expired_drafts(now=None) -> int:
         ).execution_options(synchronize_session=False)).rowcount or 0
 
 
-def _old_files(root: Path, older_than: float):
-    """Stored files (relative paths) last modified before `older_than`, upload temp files included."""
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and path.stat().st_mtime < older_than:
-                yield path.relative_to(root).as_posix()
-        except FileNotFoundError:  # removed while we walked
-            continue
-
-
 def _unreferenced(paths: list[str]) -> list[str]:
-    """The paths no object row points at."""
+    """The paths no object row needs (a row whose original was released no longer does: its delete may have failed)."""
     with session_scope() as session:
-        known = set(session.scalars(select(StoredObject.storage_path).where(StoredObject.storage_path.in_(paths))))
+        known = set(session.scalars(select(StoredObject.storage_path).where(
+            StoredObject.storage_path.in_(paths), StoredObject.original_deleted_at.is_(None))))
     return [p for p in paths if p not in known]
 
 
 def remove_orphaned_files(now: float | None = None) -> int:
-    """Delete stored files no object references once older than ORPHAN_FILE_GRACE_SECONDS (uploads are younger)."""
-    root = get_settings().objects_dir
-    if not root.is_dir():
-        return 0
+    """Delete stored bytes no object references once older than ORPHAN_FILE_GRACE_SECONDS (uploads are younger)."""
     older_than = (now or time.time()) - get_settings().ORPHAN_FILE_GRACE_SECONDS
-    removed, pending = 0, []
-    for relative in _old_files(root, older_than):
-        pending.append(relative)
+    removed, pending = storage.abandon_uploads(older_than), []
+    for key in storage.stored_before(older_than):
+        pending.append(key)
         if len(pending) == _CHUNK:
             removed += _delete_files(_unreferenced(pending))
             pending = []

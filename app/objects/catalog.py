@@ -1,4 +1,5 @@
 """Upload, read, list and delete objects: files stored under generated names, with sha256 and size."""
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -14,7 +15,7 @@ from app.models.status import RUNNING_BATCH
 from app.objects.metadata import check_metadata
 from app.pagination import keyset_page
 
-_SNIFF_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ def describe_object(obj: StoredObject) -> dict:
     }
 
 
+def _discard(key: str) -> None:
+    """Delete bytes whose row never landed; during an outage the orphan cleanup does it later."""
+    try:
+        storage.delete(key)
+    except storage.StorageUnavailable:
+        log.warning("could not delete %s now; the orphan cleanup will", key)
+
+
 def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = "default",
                   metadata: dict | None = None, max_file_bytes: int | None = None) -> list[StoredObject]:
     """Write each upload to storage and add its row; the files go again if the unit of work fails."""
@@ -50,16 +59,14 @@ def store_uploads(session, namespace: str, uploads: list[Upload], bucket: str = 
     for upload in uploads:
         filename = safe_filename(upload.filename)
         try:
-            relative, size, sha = storage.save_stream(upload.stream, max_bytes=limit)
+            stored = storage.save_stream(upload.stream, max_bytes=limit)
         except PayloadTooLarge as exc:
             exc.details["filename"] = filename
             raise
-        on_rollback(session, lambda relative=relative: storage.delete(relative))
-        with storage.path_of(relative).open("rb") as fh:
-            media_type = sniff_media_type(fh.read(_SNIFF_BYTES))
+        on_rollback(session, lambda key=stored.key: _discard(key))
         obj = StoredObject(
-            namespace=namespace, bucket=bucket, filename=filename, media_type=media_type, size_bytes=size,
-            sha256=sha, storage_path=relative, metadata_=metadata or {},
+            namespace=namespace, bucket=bucket, filename=filename, media_type=sniff_media_type(stored.head),
+            size_bytes=stored.size, sha256=stored.sha256, storage_path=stored.key, metadata_=metadata or {},
         )
         session.add(obj)
         objects.append(obj)
@@ -109,7 +116,7 @@ def delete_object(namespace: str, object_id: str) -> None:
         )))
         if in_use:
             raise InvalidState(f"Object {object_id} is part of a batch that is queued or processing.")
-        relative = obj.storage_path
+        key = obj.storage_path
         release_content(session, obj)
         session.delete(obj)
-    storage.delete(relative)
+    _discard(key)

@@ -1,66 +1,58 @@
-"""Stores uploaded bytes under generated names in the data directory; never uses a client's filename."""
-import hashlib
-import os
-import secrets
-import tempfile
-from pathlib import Path
+"""Where object bytes live: one small interface, a local directory or an S3 bucket chosen by BATCHERY_STORAGE_URL."""
+from functools import lru_cache
+from urllib.parse import unquote, urlparse
 
 from app.settings import get_settings
-from app.errors import PayloadTooLarge
-from app.private_files import private_dir
-
-_CHUNK = 1024 * 1024
+from app.errors import StorageUnavailable  # noqa: F401  (part of this interface)
+from app.objects.upload_stream import StoredBytes
 
 
-_roots: dict[str, Path] = {}
+def _store():
+    """The backend of the configured storage URL (one per URL and process)."""
+    settings = get_settings()
+    return _open(settings.storage_url, settings.BATCHERY_S3_ENDPOINT_URL)
 
 
-def _root() -> Path:
-    """The objects directory, created private on first use (resolved once per data directory: it is on every read)."""
-    data_dir = get_settings().BATCHERY_DATA_DIR
-    root = _roots.get(data_dir)
-    if root is None:
-        root = _roots[data_dir] = private_dir(get_settings().objects_dir)
-    return root
+@lru_cache(maxsize=4)
+def _open(url: str, endpoint_url: str):
+    """Build a backend from `file:///path` or `s3://bucket/prefix`."""
+    parts = urlparse(url)
+    if parts.scheme == "file" and parts.path:
+        from app.objects.file_store import FileStore
+
+        return FileStore(unquote(parts.path))
+    if parts.scheme == "s3" and parts.netloc:
+        from app.objects.s3_store import S3Store
+
+        return S3Store(parts.netloc, unquote(parts.path).strip("/"), endpoint_url or None)
+    raise ValueError(f"BATCHERY_STORAGE_URL must be file:///path or s3://bucket/prefix, not {url!r}")
 
 
-def save_stream(stream, max_bytes: int | None = None) -> tuple[str, int, str]:
-    """Copy a stream to a new file, hashing as it goes; returns (relative path, size, sha256)."""
-    root = _root()
-    name = secrets.token_hex(16)
-    relative = f"{name[:2]}/{name}"
-    target = root / relative
-    private_dir(target.parent)
-    digest, size = hashlib.sha256(), 0
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while block := stream.read(_CHUNK):
-                size += len(block)
-                if max_bytes is not None and size > max_bytes:
-                    raise PayloadTooLarge(
-                        f"A file is larger than the limit of {max_bytes} bytes (MAX_FILE_BYTES).",
-                        {"setting": "MAX_FILE_BYTES", "limit": max_bytes, "actual_at_least": size},
-                    )
-                digest.update(block)
-                out.write(block)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return relative, size, digest.hexdigest()
+def forget_clients() -> None:
+    """Drop cached backends (after fork: a child must not share the parent's connections)."""
+    _open.cache_clear()
 
 
-def read_bytes(relative: str) -> bytes:
-    """The stored bytes of an object."""
-    return (_root() / relative).read_bytes()
+def save_stream(stream, max_bytes: int | None = None) -> StoredBytes:
+    """Copy a stream to a new object under a generated key, hashing as it goes (PayloadTooLarge past max_bytes)."""
+    return _store().save_stream(stream, max_bytes)
 
 
-def path_of(relative: str) -> Path:
-    """The absolute path of a stored object (for streaming readers)."""
-    return _root() / relative
+def read_bytes(key: str) -> bytes:
+    """The stored bytes (FileNotFoundError when they are gone, StorageUnavailable on an outage)."""
+    return _store().read_bytes(key)
 
 
-def delete(relative: str) -> None:
-    """Remove a stored file; a missing file is not an error."""
-    (_root() / relative).unlink(missing_ok=True)
+def delete(key: str) -> None:
+    """Remove stored bytes; a missing key is not an error."""
+    _store().delete(key)
+
+
+def stored_before(older_than: float):
+    """Keys of everything stored (unfinished uploads included) before the unix time `older_than`."""
+    return _store().stored_before(older_than)
+
+
+def abandon_uploads(older_than: float) -> int:
+    """Discard unfinished uploads started before `older_than`; returns how many."""
+    return _store().abandon_uploads(older_than)

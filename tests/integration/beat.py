@@ -19,9 +19,10 @@ class Beat(CeleryProcess):
 
 
 @contextmanager
-def beat_stack(database_url: str, redis_db, data_dir: Path, env_overrides: dict, worker_args=(), beats: int = 1):
-    """The API (test client), one real worker and `beats` real beat processes sharing the database and Redis."""
-    settings = stack_settings(database_url, redis_db.url, data_dir, **env_overrides)
+def beat_stack(database_url: str, redis_db, data_dir: Path, env_overrides: dict, worker_args=(), beats: int = 1,
+               broker_url: str | None = None):
+    """The API (test client), one real worker and `beats` real beat processes sharing the database, Redis, broker."""
+    settings = stack_settings(database_url, redis_db.url, data_dir, broker_url, **env_overrides)
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)

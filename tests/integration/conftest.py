@@ -41,6 +41,12 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def broker_url(redis_db):
+    """The stack's broker: Redis (a module overrides this fixture to run on another, e.g. a RabbitMQ vhost)."""
+    return redis_db.url
+
+
+@pytest.fixture(scope="module")
 def worker_env():
     """Extra environment for the stack's worker only; a test module overrides this fixture to change it."""
     return {}
@@ -59,10 +65,10 @@ def extra_settings():
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_db, tmp_path_factory, worker_env, extra_settings, worker_args):
-    """The API (test client) and one real worker sharing the database and Redis."""
+def stack(database_url, redis_db, broker_url, tmp_path_factory, worker_env, extra_settings, worker_args):
+    """The API (test client) and one real worker sharing the database, Redis and the broker."""
     data_dir = tmp_path_factory.mktemp("data")
-    settings = stack_settings(database_url, redis_db.url, data_dir, **extra_settings)
+    settings = stack_settings(database_url, redis_db.url, data_dir, broker_url, **extra_settings)
     redis_db.client.flushdb()
     app = create_app(settings)
     use_redis(None)

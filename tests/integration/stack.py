@@ -91,11 +91,12 @@ class PostgresDatabase:
 class LoggedProcess:
     """A real process in its own process group, logging to a file; stop() leaves nothing behind."""
 
-    def __init__(self, argv: list[str], env: dict, log_path: Path):
+    def __init__(self, argv: list[str], env: dict, log_path: Path, wrap=None, cwd: Path = ROOT):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        # wrap: run argv inside something (a network namespace); cwd: a worker sharing no directory of ours.
+        self.process = subprocess.Popen(wrap(argv) if wrap else argv, cwd=cwd, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
 
     def assert_running(self, what: str) -> None:
         """Fail with the log's tail when the process already exited."""
@@ -122,17 +123,18 @@ class LoggedProcess:
 class CeleryProcess(LoggedProcess):
     """A real `celery -A tasks <command>`."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path):
-        super().__init__([sys.executable, "-m", "celery", "-A", "tasks", *args], env, log_path)
+    def __init__(self, args: list[str], env: dict, log_path: Path, **where):
+        super().__init__([sys.executable, "-m", "celery", "-A", "tasks", *args], env, log_path, **where)
 
 
 class Worker(CeleryProcess):
     """A real `celery -A tasks worker` with the given environment."""
 
-    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=()):
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, extra_args=(), **where):
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         super().__init__(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-                          "--hostname", self.name, "--without-mingle", "--without-gossip", *extra_args], env, log_path)
+                          "--hostname", self.name, "--without-mingle", "--without-gossip", *extra_args], env, log_path,
+                         **where)
 
     def wait_ready(self, celery_app, timeout: float = 60):
         """Wait until the worker answers a ping."""
@@ -168,12 +170,26 @@ class WebProcess(LoggedProcess):
         return self
 
 
-def stack_settings(database_url: str, redis_url: str, data_dir: Path, **overrides) -> dict:
+def queue_length(queue: str) -> int:
+    """Messages ready in a broker queue (Redis or RabbitMQ alike), read through kombu."""
+    from amqp.exceptions import ChannelError
+
+    from app.queue import celery_app
+
+    with celery_app.connection_for_write() as connection:
+        try:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count
+        except ChannelError:  # Redis: an empty queue is no list at all, which kombu reports as not found
+            return 0
+
+
+def stack_settings(database_url: str, redis_url: str, data_dir: Path, broker_url: str | None = None,
+                   **overrides) -> dict:
     """Settings shared by the API under test and the processes it starts: auth off, no rate limit (tests poll fast)."""
     return {
         "AUTH_DISABLED": "1", "RATE_LIMIT_PER_MINUTE": "0", "BATCHERY_DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"it-{os.getpid()}-{data_dir.name}:",
-        "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
+        "CELERY_BROKER_URL": broker_url or redis_url, "CELERY_RESULT_BACKEND": redis_url, **overrides,
     }
 
 

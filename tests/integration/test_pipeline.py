@@ -8,7 +8,7 @@ from app.models import Batch, Vector
 from app.redis_client import key
 from app.batches import lifecycle
 from tests.fixture_files import make_elf
-from tests.integration.stack import wait_for
+from tests.integration.stack import queue_length, wait_for
 
 FINISHED = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"}
 
@@ -26,7 +26,7 @@ def upload_texts(client, count, prefix):
     return ids
 
 
-def watch_until_finished(client, batch_id, timeout=180):
+def watch_until_finished(client, batch_id, timeout=600):
     """Poll the batch, recording each status seen, until it finishes."""
     seen = []
 
@@ -92,7 +92,7 @@ def test_cancel_mid_batch_leaves_nothing_pending(stack):
     client = stack["client"]
     ids = upload_texts(client, 400, "cancel")
     batch = client.post("/v1/batches", json={"collection_id": "cancel", "object_ids": ids, "auto_submit": True}).get_json()
-    wait_for(lambda: client.get(f"/v1/batches/{batch['batch_id']}").get_json()["progress"]["processed"] > 0, 60,
+    wait_for(lambda: client.get(f"/v1/batches/{batch['batch_id']}").get_json()["progress"]["processed"] > 0, 300,
              message="first processed item")
     response = client.put(f"/v1/batches/{batch['batch_id']}/state", json={"state": "CANCELLED"})
     assert response.status_code == 200, response.get_json()
@@ -111,7 +111,7 @@ def test_cancel_mid_batch_leaves_nothing_pending(stack):
     final = client.get(f"/v1/batches/{batch['batch_id']}").get_json()
     assert final["status"] == "CANCELLED" and final["progress"]["processed"] == 400
     # The skipped tasks still drain from the queue; let them go before the next test shares the worker.
-    wait_for(lambda: stack["redis"].llen("batchery") == 0, 120, interval=0.2, message="the queue to drain")
+    wait_for(lambda: queue_length("batchery") == 0, 120, interval=0.2, message="the queue to drain")
 
 
 def test_running_finalize_again_changes_nothing(stack):
@@ -130,3 +130,4 @@ def test_running_finalize_again_changes_nothing(stack):
     with session_scope() as session:
         after = session.get(Batch, batch["batch_id"])
         assert (after.status, after.completed_at, after.updated_at) == snapshot
+

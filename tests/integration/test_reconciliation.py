@@ -20,12 +20,12 @@ LEASE = 5
 
 
 @pytest.fixture(scope="module")
-def rstack(database_url, redis_db, tmp_path_factory):
+def rstack(database_url, redis_db, broker_url, tmp_path_factory):
     """API + a worker with the crash fault + one beat, with second-scale leases."""
     overrides = {"ITEM_LEASE_SECONDS": str(LEASE), "REAPER_INTERVAL_SECONDS": "1", "SCHEDULER_INTERVAL_SECONDS": "1",
                  "ITEM_MAX_ATTEMPTS": "3"}
     with beat_stack(database_url, redis_db, tmp_path_factory.mktemp("data"), overrides,
-                    worker_args=("--include", "tests.faults.crash_worker")) as stack:
+                    worker_args=("--include", "tests.faults.crash_worker"), broker_url=broker_url) as stack:
         yield stack
 
 

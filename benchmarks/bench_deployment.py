@@ -1,0 +1,179 @@
+"""The numbers that size a deployment: items/s per worker process (Redis vs RabbitMQ broker, vs extraction alone),
+Redis (and RabbitMQ) memory of a 10,000-item chord, and PostgreSQL writes per item.
+
+Run from the repository root:  python -m benchmarks.bench_deployment [--items 300] [--chord 10000]
+Needs the machine's Redis and PostgreSQL (RabbitMQ optional); uses a locked Redis database number and throwaway
+PostgreSQL database and RabbitMQ vhost of its own.
+"""
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app, db  # noqa: E402
+from app.extractors import extract  # noqa: E402
+from app.models import Batch, BatchItem, StoredObject, utcnow  # noqa: E402
+from app.queue import celery_app  # noqa: E402
+from app.redis_client import use_redis  # noqa: E402
+from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost  # noqa: E402
+from tests.integration.stack import (PostgresDatabase, RedisDatabase, Worker, stack_settings, stub_celery,  # noqa: E402
+                                     wait_for)
+from tests.schema import migrate  # noqa: E402
+from tests.integration.test_pipeline import upload_texts  # noqa: E402
+
+
+def redis_bytes(client) -> int:
+    """Sum of MEMORY USAGE over every key of our database (other databases on the server do not count)."""
+    return sum(client.memory_usage(k, samples=0) or 0 for k in client.scan_iter(count=1000))
+
+
+def pg_writes(database: PostgresDatabase) -> dict:
+    """Cumulative commits and row writes of our database, as PostgreSQL's statistics see them."""
+    import psycopg
+
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database "
+                           "WHERE datname = %s", (database.name,)).fetchone()
+    return dict(zip(("commits", "inserted", "updated", "deleted"), row))
+
+
+def run_batch(client, ids: list[str], collection: str) -> float:
+    """Submit a batch and wait for it; returns items/s from its started_at to completed_at (database clock)."""
+    batch = client.post("/v1/batches", json={"collection_id": collection, "object_ids": ids,
+                                             "auto_submit": True}).get_json()
+    final = wait_for(lambda: (b := client.get(f"/v1/batches/{batch['batch_id']}").get_json())["status"] in
+                     ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED") and b, 900, interval=2.0, message="the batch")
+    assert final["status"] == "COMPLETED", final
+    with db.session_scope() as session:
+        row = session.get(Batch, batch["batch_id"])
+        return len(ids) / (row.completed_at - row.started_at).total_seconds()
+
+
+def measure_worker(settings: dict, broker: str, redis, postgres, items: int, label: str, tmp: Path) -> dict:
+    """One worker process (concurrency 1) on `broker`: items/s, Redis bytes left per item, PostgreSQL writes per item."""
+    settings = {**settings, "CELERY_BROKER_URL": broker}
+    app = create_app(settings)
+    use_redis(None)
+    client = app.test_client()
+    ids = upload_texts(client, items, label)
+    worker = Worker({**os.environ, **settings}, tmp / f"worker-{label}.log", concurrency=1).wait_ready(celery_app)
+    try:
+        redis.flushdb()
+        before, cpu = pg_writes(postgres), cpu_seconds(worker.process.pid)
+        rate = run_batch(client, ids, label)
+        cpu = cpu_seconds(worker.process.pid) - cpu
+        time.sleep(1.0)  # PostgreSQL publishes a backend's statistics at most once a second
+        after = pg_writes(postgres)
+        left = redis_bytes(redis)
+    finally:
+        worker.stop()
+    return {"rate": rate, "cpu_per_item": cpu / items, "redis_per_item": left / items,
+            "pg": {k: (after[k] - before[k]) / items for k in before}}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a worker and its pool children: what a dedicated core would have to spend."""
+    import psutil
+
+    parent = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+
+
+def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVhost | None) -> tuple[int, int]:
+    """Bytes a `size`-item chord occupies while queued and unstarted: (in Redis, in RabbitMQ's queue)."""
+    from tasks.batch import dispatch_batch
+
+    create_app({**settings, "CELERY_BROKER_URL": broker})
+    use_redis(None)
+    batch_id, old = f"bat_chord{int(time.time())}", utcnow() - timedelta(minutes=1)
+    with db.session_scope() as session:
+        session.add(Batch(id=batch_id, namespace="default", collection_id="chord", status="QUEUED",
+                          task_id=f"tsk_{batch_id}", total_items=size, submitted_at=old, updated_at=old))
+        session.execute(StoredObject.__table__.insert(), [
+            {"id": f"obj_{batch_id}_{n}", "namespace": "default", "bucket": "b", "filename": f"{n}.txt",
+             "media_type": "text/plain", "size_bytes": 1, "sha256": f"{n:064d}", "storage_path": f"x/{n}",
+             "metadata": {}, "created_at": old} for n in range(size)])
+        session.execute(BatchItem.__table__.insert(), [
+            {"batch_id": batch_id, "object_id": f"obj_{batch_id}_{n}", "filename": f"{n}.txt", "media_type": "text/plain",
+             "sha256": f"{n:064d}", "status": "PENDING", "attempts": 0, "processing_history": [], "updated_at": old}
+            for n in range(size)])
+    redis.flushdb()
+    dispatch_batch.run(batch_id, "default")   # what a worker does: publish the chord (nobody consumes it here)
+    gc.collect()   # the chord's AsyncResult unsubscribes now, while Redis is still there
+    in_redis = redis_bytes(redis)
+    if rabbit is None:
+        return in_redis, 0
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", rabbit.name, "name", "messages", "memory"],
+                            capture_output=True, text=True).stdout
+    queue = next(line.split() for line in listed.splitlines() if line.startswith("batchery\t"))
+    assert int(queue[1]) == size, listed
+    return in_redis, int(queue[2])
+
+
+def extraction_rate(items: int) -> float:
+    """The baseline: extract() alone, in this process, on texts like the batch's."""
+    texts = [f"bench document {i}. It talks about subject {i % 13} at length.\n\nSecond paragraph of bench {i}."
+             .encode() for i in range(items)]
+    started = time.perf_counter()
+    for data in texts:
+        extract(data, dimensions=384)
+    return items / (time.perf_counter() - started)
+
+
+def main() -> int:
+    """Measure on Redis, then RabbitMQ as the broker, and print the table the README quotes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--chord", type=int, default=10_000)
+    args = parser.parse_args()
+    redis, postgres = RedisDatabase(), PostgresDatabase()
+    try:
+        rabbit = RabbitVhost()
+    except RabbitUnavailable as exc:
+        print(f"RabbitMQ skipped: {exc}")
+        rabbit = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = stack_settings(migrate(postgres.url), redis.url, Path(tmp))
+            baseline = extraction_rate(args.items)
+            print(f"extraction alone (baseline, in-process): {baseline:8.1f} items/s")
+            brokers, first = [("redis", redis.url)] + ([("rabbitmq", rabbit.url)] if rabbit else []), None
+            for name, url in brokers:
+                m = measure_worker(settings, url, redis.client, postgres, args.items, name, Path(tmp))
+                pg = m["pg"]
+                first = first or m["rate"]
+                print(f"{name:>8} broker, 1 worker process, {args.items} items: {m['rate']:6.1f} items/s "
+                      f"({m['rate'] / baseline:.3f} of extraction alone, {m['rate'] / first:.2f}× the Redis broker)")
+                print(f"{'':>8} worker CPU per item: {1000 * m['cpu_per_item']:.1f} ms "
+                      f"→ ≈ {1 / m['cpu_per_item']:.0f} items/s per process on an idle core")
+                print(f"{'':>8} Redis left per item (results, 24 h): {m['redis_per_item']:6.0f} B "
+                      f"→ {m['redis_per_item'] * 10_000 / 1e6:.1f} MB per 10k items")
+                print(f"{'':>8} PostgreSQL per item: {pg['commits']:.1f} transactions (reads too), "
+                      f"{pg['inserted']:.1f} rows inserted, "
+                      f"{pg['updated']:.1f} updated, {pg['deleted']:.1f} deleted")
+            for name, url in brokers:
+                in_redis, in_rabbit = queued_chord(settings, url, redis.client, args.chord,
+                                                   rabbit if name == "rabbitmq" else None)
+                print(f"{args.chord:,}-item chord queued, {name} broker: {in_redis / 1e6:.1f} MB in Redis"
+                      + (f", {in_rabbit / 1e6:.1f} MB in RabbitMQ's queue" if in_rabbit else ""))
+    finally:
+        db.dispose_engine()
+        stub_celery()
+        redis.close()
+        postgres.close()
+        if rabbit:
+            rabbit.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
