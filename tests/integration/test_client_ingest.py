@@ -144,7 +144,13 @@ def test_sdk_cancel_mid_run_tells_the_truth_and_retry_picks_what_can_succeed(sta
     wait_for(lambda: client.batches.get(batch_id)["progress"]["processed"] >= 10, 300, interval=0.05,
              message="ten items processed")
     client.batches.cancel(batch_id)
-    final = client.batches.wait(batch_id, poll_seconds=0.2, timeout=300)
+    assert client.batches.wait(batch_id, poll_seconds=0.2, timeout=300)["status"] == "CANCELLED"
+
+    def settled():
+        # Files a pack held at the cancel finish and keep their results (README, Processes): wait for them.
+        view = client.batches.get(batch_id)
+        return view if view["progress"]["processed"] == view["progress"]["total"] else None
+    final = wait_for(settled, 300, interval=0.2, message="the files in flight at the cancel to finish")
     p = final["progress"]
     worked = p["succeeded"] + p["skipped"] + p["failed"]
     assert final["status"] == "CANCELLED" and p["cancelled"] > 0 and worked + p["cancelled"] == p["total"] == distinct
