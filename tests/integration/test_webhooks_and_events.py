@@ -26,6 +26,12 @@ def extra_settings():
 
 
 @pytest.fixture(scope="module")
+def worker_args():
+    """The slow-file fault: files named `slow-<ms>-*` take that long, so a stream sees progress between its polls."""
+    return ("--include", "tests.faults.slow_worker")
+
+
+@pytest.fixture(scope="module")
 def receiver(stack):
     """A fresh loopback receiver per stack (per database)."""
     server = Receiver()
@@ -62,9 +68,9 @@ def gunicorn(stack):
     log.close()
 
 
-def new_texts(client, namespace, count):
-    """Upload `count` distinct small text files in a namespace; their object ids."""
-    files = [(io.BytesIO(f"{namespace} text {i}: facts about topic {i % 5}.".encode()), f"{namespace}-{i}.txt")
+def new_texts(client, namespace, count, prefix=""):
+    """Upload `count` distinct small text files in a namespace (names start with `prefix`); their object ids."""
+    files = [(io.BytesIO(f"{namespace} text {i}: facts about topic {i % 5}.".encode()), f"{prefix}{namespace}-{i}.txt")
              for i in range(count)]
     response = client.post("/v1/objects", data={"file": files}, content_type="multipart/form-data",
                            headers={"X-Namespace": namespace})
@@ -152,7 +158,7 @@ def test_a_receiver_that_is_down_never_blocks_the_batch(stack):
 
 def test_event_stream_through_gunicorn_is_ordered_and_resumes(stack, gunicorn):
     client, headers = stack["client"], {"X-Namespace": "stream"}
-    body = {"collection_id": "stream", "object_ids": new_texts(client, "stream", 40)}
+    body = {"collection_id": "stream", "object_ids": new_texts(client, "stream", 40, prefix="slow-40-")}
     batch = client.post("/v1/batches", json=body, headers=headers).get_json()
     url = f"{gunicorn}/v1/batches/{batch['batch_id']}/events"
     with requests.get(url, headers=headers, stream=True, timeout=(5, 60)) as response:
