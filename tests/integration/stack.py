@@ -144,6 +144,19 @@ class Worker(CeleryProcess):
         wait_for(answered, timeout, interval=0.2, message="the worker to answer ping")
         return self
 
+    def control(self, celery_app, command: str, timeout: float = 60, **arguments):
+        """Send a remote-control (or inspect) command until this worker answers it; its answer.
+
+        A broadcast is fire-and-forget: under load its reply can miss any fixed timeout, and a test that
+        goes on without it races the worker. Commands here are idempotent, so a late one may run twice.
+        """
+        def answered():
+            self.assert_running("worker")
+            replies = celery_app.control.broadcast(command, arguments=arguments, destination=[self.name],
+                                                   reply=True, timeout=1)
+            return next(({"answer": r[self.name]} for r in replies if self.name in r), None)
+        return wait_for(answered, timeout, interval=0.2, message=f"the worker to answer {command}")["answer"]
+
 
 class WebProcess(LoggedProcess):
     """The real web process as the Procfile runs it (gunicorn with app.serving), one worker on a free loopback port."""

@@ -56,8 +56,9 @@ class Flower(ProcfileProcess):
 def flower(stack):
     """Flower watching the stack's broker."""
     process = Flower(stack["env"], stack["data_dir"] / "flower.log").wait_ready(stack["worker"].name)
-    # Workers send task events only when asked (app.settings); Flower asks every few seconds, this asks now.
-    celery_app.control.enable_events(destination=[stack["worker"].name])
+    # Workers send task events only when asked (app.settings); Flower asks every few seconds, this asks now and
+    # waits for the worker's answer: a task the worker receives before it has enabled them is never reported.
+    stack["worker"].control(celery_app, "enable_events")
     yield process
     process.stop()
 
@@ -96,5 +97,9 @@ def test_flower_shows_our_worker_and_tasks(stack, flower):
     for task in embeds:
         assert task["name"] == "batchery.embed_object" and task["worker"] == worker.name
         assert task["args"].startswith(f"('{batch_id}', ") and task["args"].endswith(", 'default')")
-    names = {t["name"] for t in flower.get("/api/tasks").values() if batch_id in (t.get("args") or "")}
-    assert names == {"batchery.dispatch_batch", "batchery.embed_object", "batchery.finalize_batch"}
+
+    def names():  # Flower hears of each task from events that arrive apart, in no promised order
+        found = {t["name"] for t in flower.get("/api/tasks").values() if batch_id in (t.get("args") or "")}
+        return found if "batchery.finalize_batch" in found else None
+    assert wait_for(names, 60, interval=0.5, message="Flower to list the finalize_batch task") == {
+        "batchery.dispatch_batch", "batchery.embed_object", "batchery.finalize_batch"}
