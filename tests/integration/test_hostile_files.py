@@ -65,8 +65,7 @@ def test_worker_children_above_the_memory_ceiling_are_replaced(stack):
     after = wait_for(lambda: (pids := pool_pids(stack)) and pids != before and pids, 60, interval=0.5,
                      message="replaced pool children")
     assert after - before  # children that ran a task were replaced by new processes
-    name = stack["worker"].name
-    conf = celery_app.control.inspect([name], timeout=2).conf()[name]
+    conf = stack["worker"].control(celery_app, "conf")
     assert conf["worker_max_memory_per_child"] == 1  # the setting reached the worker through celeryconfig
 
 
