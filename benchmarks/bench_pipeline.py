@@ -136,9 +136,57 @@ def time_submit(client, ids) -> float:
     return elapsed
 
 
+class CpuMeter:
+    """CPU seconds (user + system) the worker's processes and the Redis server spent between start() and stop().
+
+    On this shared machine items/s swing with the other processes' load; CPU time per item does much less,
+    and with every core busy it is what bounds items/s.
+    """
+
+    def __init__(self, worker_pid: int, redis_pid: int):
+        import psutil
+
+        self.worker, self.redis = psutil.Process(worker_pid), psutil.Process(redis_pid)
+
+    def _now(self) -> float:
+        processes = [self.worker, *self.worker.children(recursive=True), self.redis]
+        total = 0.0
+        for process in processes:
+            try:
+                total += sum(process.cpu_times()[:2])
+            except Exception:  # a worker child replaced meanwhile: its time is lost either way
+                pass
+        return total
+
+    def measure(self, run, count: int) -> tuple:
+        """(what run() returned, CPU milliseconds per item)."""
+        before = self._now()
+        value = run()
+        return value, (self._now() - before) * 1000 / count
+
+
+def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None:
+    """Bare chord and files alone in turn (the load drifts, so they alternate); each round's ratios."""
+    ratios, cpu_ratios = [], []
+    for n in range(rounds):
+        bare, bare_cpu = meter.measure(lambda: bare_chord(count), count)
+        alone, alone_cpu = meter.measure(
+            lambda: end_to_end(client, texts(count, f"solo{n}", repeat=21), f"solo{n}")["items_per_s"], count)
+        ratios.append(alone / bare)
+        cpu_ratios.append(bare_cpu / alone_cpu)
+        print(f"round {n}: bare chord {bare:6.0f} items/s {bare_cpu:5.1f} ms CPU/item; alone {alone:6.0f} items/s"
+              f" {alone_cpu:5.1f} ms CPU/item: {alone / bare:5.2f}x items/s, {bare_cpu / alone_cpu:5.2f}x by CPU"
+              f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+    middle = rounds // 2
+    print(f"alone / bare chord, median of {rounds} rounds: {sorted(ratios)[middle]:.2f}x items/s,"
+          f" {sorted(cpu_ratios)[middle]:.2f}x by CPU per item (target >= 0.9x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 and 200 files only")
+    parser.add_argument("--lone", type=int, metavar="ROUNDS", default=0,
+                        help="only the bare chord and the files that run alone, alternately, this many rounds")
     args = parser.parse_args()
     large = 2000 if args.quick else 20000
     redis_server = PrivateRedis()
@@ -153,6 +201,10 @@ def main() -> None:
         try:
             worker.wait_ready(celery_app)
             print(f"workers: {CONCURRENCY} processes, SQLite, private Redis; cores: {os.cpu_count()}")
+            meter = CpuMeter(worker.process.pid, redis_server.process.pid)
+            if args.lone:
+                lone_rounds(client, meter, args.lone)
+                return
             raw = raw_loop(texts(2000, "raw"), tmp)
             print(f"(c) raw loop, read + extract() + insert, one core     {raw:8.0f} items/s")
             bare = bare_chord(2000)
