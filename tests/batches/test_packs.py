@@ -13,9 +13,9 @@ from tests.fixture_files import make_elf
 from tasks.batch import embed_object
 
 
-def started(client, object_ids):
+def started(client, object_ids, **fields):
     """A submitted batch moved to PROCESSING; returns (batch id, item ids)."""
-    batch = new_batch(client, object_ids)
+    batch = new_batch(client, object_ids, **fields)
     lifecycle.submit_batch("default", batch["batch_id"])
     return batch["batch_id"], list(lifecycle.start_processing(batch["batch_id"], "default").item_ids)
 
@@ -87,6 +87,19 @@ def test_a_pack_and_a_lone_file_each_move_the_counters_in_one_redis_round_trip(c
     assert len(trips) == 2
     assert counters(fake_redis, batch_id)["succeeded"] == "5"
     assert item_outcomes() == {"succeeded": 5}
+
+
+def test_claims_read_which_contents_the_collection_already_holds(client, dispatched, fake_redis):
+    ids = text_objects(client, 3, "known")
+    first, first_items = started(client, ids[:2])
+    packs.process_pack(first, first_items, "default")
+    _, again = started(client, ids)                                   # two known contents, one new
+    claims = {c.object_id: c.content_known for c in claim_pack(_, again, "default").claims}
+    assert claims == {ids[0]: True, ids[1]: True, ids[2]: False}
+    _, lone = started(client, ids[:1])
+    assert items.claim_item(lone[0], "default").content_known is True
+    _, forced = started(client, ids[:1], force_overwrite=True)        # rewritten whatever the collection holds
+    assert items.claim_item(forced[0], "default").content_known is False
 
 
 def test_a_duplicate_delivery_of_a_pack_changes_nothing(client, dispatched, fake_redis):
