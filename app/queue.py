@@ -33,8 +33,8 @@ class DeploymentAMQP(AMQP):
     @property
     def queues_cls(self):
         conf = self.app.conf
-        prefix = conf.broker_transport_options.get("global_keyprefix", "") if names_carry_prefix(conf.broker_url) else ""
-        return partial(DeploymentQueues, prefix=prefix)
+        prefix = conf.broker_transport_options.get("global_keyprefix", "")
+        return partial(DeploymentQueues, prefix=prefix if names_carry_prefix(conf.broker_url) else "")
 
 
 celery_app = Celery("batchery", amqp=DeploymentAMQP)

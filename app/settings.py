@@ -139,7 +139,7 @@ class Settings:
         }
 
     def _broker_name_prefix(self) -> str:
-        """What Batchery puts in front of broker names itself: REDIS_PREFIX on RabbitMQ, nothing on Redis (kombu does)."""
+        """What Batchery puts in front of broker names: REDIS_PREFIX on RabbitMQ, nothing on Redis (kombu does)."""
         return self.REDIS_PREFIX if names_carry_prefix(self.CELERY_BROKER_URL or self.REDIS_URL) else ""
 
     def beat_periods(self) -> dict[str, tuple[str, float]]:

@@ -36,7 +36,8 @@ def test_on_rabbitmq_queue_and_broadcast_names_carry_the_deployment_prefix():
     from app.queue import celery_app, configure_celery
 
     try:
-        configure_celery(load_settings({"CELERY_BROKER_URL": "amqp://guest@mq//", "REDIS_PREFIX": "dep-a:"}, environ={}))
+        configure_celery(load_settings({"CELERY_BROKER_URL": "amqp://guest@mq//", "REDIS_PREFIX": "dep-a:"},
+                                       environ={}))
         queues = celery_app.amqp.queues
         # Batchery's names (routes, `-Q`, routing keys) stay; the broker's carry the prefix (kombu prefixes Redis keys).
         assert {q.name for q in queues.consume_from.values()} == {"dep-a:batchery", "dep-a:batchery.periodic"}
