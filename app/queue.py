@@ -1,11 +1,43 @@
 """The one Celery app, configured from Settings; publishing tasks by name; the retry policy; fork safety."""
 import random
+from functools import partial
 
 from celery import Celery, signals
+from celery.app.amqp import AMQP, Queues
+from kombu import Exchange, Queue
 
-from app.settings import Settings
+from app.settings import Settings, names_carry_prefix
 
-celery_app = Celery("batchery")
+
+class DeploymentQueues(Queues):
+    """Celery's queues under Batchery's names ("batchery", "batchery.semantic": routes, `-Q`, routing keys), each
+    declared on the broker as prefix + name with an exchange of the same name where the transport does not prefix
+    names itself (RabbitMQ); on Redis kombu's global_keyprefix already does, and the prefix here is empty."""
+
+    def __init__(self, queues=None, prefix: str = "", **options):
+        self.prefix = prefix
+        super().__init__(queues, **options)
+
+    def _add(self, queue: Queue) -> Queue:
+        if self.prefix and queue.alias is None:   # Batchery's name becomes the alias of the broker's
+            name = self.prefix + queue.name
+            queue = Queue(name, Exchange(name, type=queue.exchange.type if queue.exchange else "direct"),
+                          routing_key=queue.routing_key or queue.name, alias=queue.name,
+                          queue_arguments=queue.queue_arguments)
+        return super()._add(queue)
+
+
+class DeploymentAMQP(AMQP):
+    """Celery's AMQP helper building DeploymentQueues with the deployment prefix of the configured broker."""
+
+    @property
+    def queues_cls(self):
+        conf = self.app.conf
+        prefix = conf.broker_transport_options.get("global_keyprefix", "")
+        return partial(DeploymentQueues, prefix=prefix if names_carry_prefix(conf.broker_url) else "")
+
+
+celery_app = Celery("batchery", amqp=DeploymentAMQP)
 celery_app.config_from_object("celeryconfig")
 
 
@@ -18,6 +50,11 @@ def configure_celery(settings: Settings) -> Celery:
     celery_app.amqp._producer_pool = None
     celery_app._backend_cache = None
     celery_app._local.__dict__.pop("backend", None)
+    # Queue and broadcast names depend on the broker and the prefix (DeploymentQueues): built again from the new ones.
+    for cached in ("queues", "default_queue", "router"):
+        celery_app.amqp.__dict__.pop(cached, None)
+    celery_app.amqp.flush_routes()
+    celery_app.__dict__.pop("control", None)
     return celery_app
 
 

@@ -124,6 +124,10 @@ class Settings:
             "task_queues": {queue: {"exchange": queue, "routing_key": queue} for queue in (WORK_QUEUE, PERIODIC_QUEUE)},
             "task_routes": {**{name: {"queue": WORK_QUEUE} for name in WORK_TASKS},
                             **{name: {"queue": PERIODIC_QUEUE} for name in self.beat_periods()}},
+            # Broadcasts (ping, Flower's control) and task events: RabbitMQ's exchanges carry the prefix like its
+            # queues do (DeploymentQueues), so deployments sharing a vhost stay apart; Redis prefixes them itself.
+            "control_exchange": self._broker_name_prefix() + "celery",
+            "event_exchange": self._broker_name_prefix() + "celeryev",
             "beat_schedule": {entry: _every(seconds, name) for name, (entry, seconds) in self.beat_periods().items()},
             # Celery's file-backed scheduler, making its schedule file's folder first (a new volume has none).
             "beat_scheduler": "app.scheduling.beat_file:FolderCreatingScheduler",
@@ -133,6 +137,10 @@ class Settings:
             "task_annotations": {name: {"soft_time_limit": item_limit, "time_limit": item_limit + 30}
                                  for name in ("batchery.embed_object", "batchery.embed_pack")},
         }
+
+    def _broker_name_prefix(self) -> str:
+        """What Batchery puts in front of broker names: REDIS_PREFIX on RabbitMQ, nothing on Redis (kombu does)."""
+        return self.REDIS_PREFIX if names_carry_prefix(self.CELERY_BROKER_URL or self.REDIS_URL) else ""
 
     def beat_periods(self) -> dict[str, tuple[str, float]]:
         """Every periodic task: its beat entry name and period in seconds."""
@@ -148,6 +156,12 @@ class Settings:
             # Webhook deliveries whose enqueue was lost (a crash right after a commit) go out within a minute or two.
             "batchery.announce_events": ("announce-webhook-events", 60),
         }
+
+
+def names_carry_prefix(broker_url: str | None) -> bool:
+    """True for RabbitMQ: kombu's global_keyprefix prefixes every Redis key, AMQP has no such option, so Batchery puts
+    REDIS_PREFIX into the names of its queues and exchanges there itself."""
+    return (broker_url or "").split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 
 
 def _every(seconds: float, task: str) -> dict:

@@ -1,7 +1,8 @@
-"""The numbers that size a deployment: items/s per worker process (Redis vs RabbitMQ broker, vs extraction alone),
+"""The numbers that size a deployment: items/s per worker process (Redis vs RabbitMQ broker, vs extraction alone,
+packed vs one task per file),
 Redis (and RabbitMQ) memory of a 10,000-item chord, and PostgreSQL writes per item.
 
-Run from the repository root:  python -m benchmarks.bench_deployment [--items 300] [--chord 10000]
+Run from the repository root:  python -m benchmarks.bench_deployment [--items 2000] [--chord 10000]
 Needs the machine's Redis and PostgreSQL (RabbitMQ optional); uses a locked Redis database number and throwaway
 PostgreSQL database and RabbitMQ vhost of its own.
 """
@@ -18,7 +19,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import select  # noqa: E402
+
 from app import create_app, db  # noqa: E402
+from app.batches import packs  # noqa: E402
 from app.extractors import extract  # noqa: E402
 from app.models import Batch, BatchItem, StoredObject, utcnow  # noqa: E402
 from app.queue import celery_app  # noqa: E402
@@ -36,10 +40,19 @@ def redis_bytes(client) -> int:
 
 
 def pg_writes(database: PostgresDatabase) -> dict:
-    """Cumulative commits and row writes of our database, as PostgreSQL's statistics see them."""
+    """Cumulative commits and row writes of our database, as PostgreSQL's statistics see them.
+
+    Read once its connections are closed (ours here, the worker's by stopping it): a backend publishes its counts
+    when it exits, and an idle one holds them back up to 10 s (PostgreSQL 15+), so that long is waited at most.
+    """
     import psycopg
 
+    db.dispose_engine()
     with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 11
+        while time.monotonic() < deadline and conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database.name,)).fetchone()[0]:
+            time.sleep(0.1)
         conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute("SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database "
                            "WHERE datname = %s", (database.name,)).fetchone()
@@ -71,11 +84,10 @@ def measure_worker(settings: dict, broker: str, redis, postgres, items: int, lab
         before, cpu = pg_writes(postgres), cpu_seconds(worker.process.pid)
         rate = run_batch(client, ids, label)
         cpu = cpu_seconds(worker.process.pid) - cpu
-        time.sleep(1.0)  # PostgreSQL publishes a backend's statistics at most once a second
-        after = pg_writes(postgres)
         left = redis_bytes(redis)
     finally:
         worker.stop()
+    after = pg_writes(postgres)
     return {"rate": rate, "cpu_per_item": cpu / items, "redis_per_item": left / items,
             "pg": {k: (after[k] - before[k]) / items for k in before}}
 
@@ -85,11 +97,12 @@ def cpu_seconds(pid: int) -> float:
     import psutil
 
     parent = psutil.Process(pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+    reaped = sum(parent.cpu_times()[2:4])   # children_user, children_system: pool children already replaced
+    return reaped + sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
 
 
-def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVhost | None) -> tuple[int, int]:
-    """Bytes a `size`-item chord occupies while queued and unstarted: (in Redis, in RabbitMQ's queue)."""
+def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVhost | None) -> tuple[int, int, int]:
+    """Bytes a `size`-item chord occupies while queued and unstarted: (in Redis, in RabbitMQ's queue, messages)."""
     from tasks.batch import dispatch_batch
 
     create_app({**settings, "CELERY_BROKER_URL": broker})
@@ -110,13 +123,18 @@ def queued_chord(settings: dict, broker: str, redis, size: int, rabbit: RabbitVh
     dispatch_batch.run(batch_id, "default")   # what a worker does: publish the chord (nobody consumes it here)
     gc.collect()   # the chord's AsyncResult unsubscribes now, while Redis is still there
     in_redis = redis_bytes(redis)
+    # Small files travel in packs: the chord is one message per pack (plus one per lone large file).
+    with db.session_scope() as session:
+        plan = packs.plan_work(list(session.scalars(select(BatchItem.id).where(BatchItem.batch_id == batch_id))))
+    messages = len(plan.packs) + len(plan.solo)
     if rabbit is None:
-        return in_redis, 0
+        return in_redis, 0, messages
     listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", rabbit.name, "name", "messages", "memory"],
                             capture_output=True, text=True).stdout
-    queue = next(line.split() for line in listed.splitlines() if line.startswith("batchery\t"))
-    assert int(queue[1]) == size, listed
-    return in_redis, int(queue[2])
+    name = celery_app.amqp.queues["batchery"].name   # prefixed on RabbitMQ
+    queue = next(line.split() for line in listed.splitlines() if line.startswith(f"{name}\t"))
+    assert int(queue[1]) == messages, listed
+    return in_redis, int(queue[2]), messages
 
 
 def extraction_rate(items: int) -> float:
@@ -132,7 +150,7 @@ def extraction_rate(items: int) -> float:
 def main() -> int:
     """Measure on Redis, then RabbitMQ as the broker, and print the table the README quotes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--chord", type=int, default=10_000)
     args = parser.parse_args()
     redis, postgres = RedisDatabase(), PostgresDatabase()
@@ -156,15 +174,24 @@ def main() -> int:
                 print(f"{'':>8} worker CPU per item: {1000 * m['cpu_per_item']:.1f} ms "
                       f"→ ≈ {1 / m['cpu_per_item']:.0f} items/s per process on an idle core")
                 print(f"{'':>8} Redis left per item (results, 24 h): {m['redis_per_item']:6.0f} B "
-                      f"→ {m['redis_per_item'] * 10_000 / 1e6:.1f} MB per 10k items")
-                print(f"{'':>8} PostgreSQL per item: {pg['commits']:.1f} transactions (reads too), "
+                      f"→ {m['redis_per_item'] * 10_000 / 1e6:.2f} MB per 10k items")
+                print(f"{'':>8} PostgreSQL per item: {pg['commits']:.2f} transactions (reads too), "
                       f"{pg['inserted']:.1f} rows inserted, "
                       f"{pg['updated']:.1f} updated, {pg['deleted']:.1f} deleted")
+            # The same texts with one task per file (PACK_MAX_ITEMS=1): how every large file or PDF travels.
+            lone = max(args.items // 4, 50)
+            m = measure_worker({**settings, "PACK_MAX_ITEMS": "1"}, redis.url, redis.client, postgres, lone, "lone",
+                               Path(tmp))
+            print(f"{'redis':>8} broker, one task per file (PACK_MAX_ITEMS=1), {lone} items: {m['rate']:6.1f} items/s "
+                  f"({m['rate'] / first:.2f}× packed); worker CPU per item {1000 * m['cpu_per_item']:.1f} ms; "
+                  f"PostgreSQL per item {m['pg']['commits']:.2f} transactions, {m['pg']['inserted']:.1f} inserted, "
+                  f"{m['pg']['updated']:.1f} updated; Redis left per item {m['redis_per_item']:.0f} B")
             for name, url in brokers:
-                in_redis, in_rabbit = queued_chord(settings, url, redis.client, args.chord,
-                                                   rabbit if name == "rabbitmq" else None)
-                print(f"{args.chord:,}-item chord queued, {name} broker: {in_redis / 1e6:.1f} MB in Redis"
-                      + (f", {in_rabbit / 1e6:.1f} MB in RabbitMQ's queue" if in_rabbit else ""))
+                in_redis, in_rabbit, messages = queued_chord(settings, url, redis.client, args.chord,
+                                                             rabbit if name == "rabbitmq" else None)
+                print(f"{args.chord:,}-item chord queued ({messages} messages), {name} broker: "
+                      f"{in_redis / 1e6:.2f} MB in Redis"
+                      + (f", {in_rabbit / 1e6:.2f} MB in RabbitMQ's queue" if in_rabbit else ""))
     finally:
         db.dispose_engine()
         stub_celery()

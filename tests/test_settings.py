@@ -30,3 +30,26 @@ def test_celeryconfig_reads_the_environment_through_settings():
 def test_create_app_configures_celery_from_the_same_settings(app):
     assert app.extensions["celery"].conf.broker_url == "memory://"
     assert app.extensions["batchery_settings"].CELERY_BROKER_URL == "memory://"
+
+
+def test_on_rabbitmq_queue_and_broadcast_names_carry_the_deployment_prefix():
+    from app.queue import celery_app, configure_celery
+
+    try:
+        configure_celery(load_settings({"CELERY_BROKER_URL": "amqp://guest@mq//", "REDIS_PREFIX": "dep-a:"},
+                                       environ={}))
+        queues = celery_app.amqp.queues
+        # Batchery's names (routes, `-Q`, routing keys) stay; the broker's carry the prefix (kombu prefixes Redis keys).
+        assert {q.name for q in queues.consume_from.values()} == {"dep-a:batchery", "dep-a:batchery.periodic"}
+        assert queues["batchery"].routing_key == "batchery" and queues["batchery"].exchange.name == "dep-a:batchery"
+        queues.select(["batchery.semantic"])   # what `celery worker -Q batchery.semantic` does
+        assert list(queues.consume_from) == ["dep-a:batchery.semantic"]
+        assert celery_app.amqp.router.route({}, "batchery.reap")["queue"].name == "dep-a:batchery.periodic"
+        assert celery_app.control.mailbox.exchange.name == "dep-a:celery.pidbox"
+
+        configure_celery(load_settings({"REDIS_URL": "redis://cache:6380/2", "REDIS_PREFIX": "dep-a:"}, environ={}))
+        assert set(celery_app.amqp.queues) == {"batchery", "batchery.periodic"}
+        assert celery_app.control.mailbox.exchange.name == "celery.pidbox"
+    finally:
+        configure_celery(load_settings({"CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"},
+                                       environ={}))

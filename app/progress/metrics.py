@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.db import session_scope
 from app.models import Batch, BatchStatus
 from app.redis_client import get_redis, key
+from app.settings import names_carry_prefix
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ _brokers: dict[str, redis.Redis] = {}
 
 
 def queue_depth(broker_url: str | None, queue: str) -> float:
-    """Messages waiting in a Celery queue on a Redis broker (all priority lists); NaN when unknowable."""
+    """Messages waiting in a Celery queue (`queue`: its Redis key, or its RabbitMQ name); NaN when unknowable."""
+    if names_carry_prefix(broker_url):
+        return _amqp_queue_depth(broker_url, queue)
     if not (broker_url or "").startswith(("redis://", "rediss://", "unix://")):
         return math.nan
     client = _brokers.get(broker_url)
@@ -109,5 +112,21 @@ def queue_depth(broker_url: str | None, queue: str) -> float:
             pipe.llen(name)
         return float(sum(pipe.execute()))
     except RedisError as exc:
+        log.warning("could not read the depth of queue %s: %s", queue, exc)
+        return math.nan
+
+
+def _amqp_queue_depth(broker_url: str, queue: str) -> float:
+    """Messages ready in a RabbitMQ queue (delivered, unacknowledged ones not counted: as on Redis); 0 if undeclared."""
+    from amqp.exceptions import AMQPError, NotFound
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    try:
+        with Connection(broker_url, connect_timeout=2) as connection:
+            return float(connection.default_channel.queue_declare(queue, passive=True).message_count)
+    except NotFound:   # no queue yet: nothing was ever sent to it
+        return 0.0
+    except (OSError, AMQPError, OperationalError) as exc:   # unreachable, refused, timed out: unknowable, not zero
         log.warning("could not read the depth of queue %s: %s", queue, exc)
         return math.nan

@@ -6,6 +6,7 @@ import pytest
 from app import create_app, db
 from app.queue import celery_app
 from app.redis_client import use_redis
+from tests.integration.rabbitmq import RabbitUnavailable, RabbitVhost
 from tests.schema import migrate
 from tests.integration.stack import PostgresDatabase, RedisDatabase, Worker, stack_settings, stub_celery
 
@@ -28,7 +29,7 @@ def redis_db():
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """A SQLite file, then a throwaway PostgreSQL database (skipped only where none is reachable)."""
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):   # "sqlite for rabbitmq": a file of its own (see ALSO_ON_RABBITMQ)
         yield migrate(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'batchery.sqlite3'}")
         return
     try:
@@ -41,9 +42,18 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def broker_url(redis_db):
-    """The stack's broker: Redis (a module overrides this fixture to run on another, e.g. a RabbitMQ vhost)."""
-    return redis_db.url
+def broker_url(request, redis_db):
+    """The stack's broker: Redis, or "rabbitmq" where a module asks for it (ALSO_ON_RABBITMQ): a vhost of this stack's
+    own, deleted with its queues and messages at teardown; skipped with the reason when RabbitMQ is unreachable."""
+    if getattr(request, "param", "redis") == "redis":
+        yield redis_db.url
+        return
+    try:
+        vhost = RabbitVhost()
+    except RabbitUnavailable as exc:
+        pytest.skip(str(exc))
+    yield vhost.url
+    vhost.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,38 @@ import socket
 import subprocess
 import uuid
 
+import pytest
+
 RABBITMQ = os.environ.get("BATCHERY_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
+
+
+# A module's stacks on each database with Redis as the broker, and once more on RabbitMQ (SQLite, always at hand;
+# Redis stays the result backend and status store): `pytestmark = ALSO_ON_RABBITMQ`, see conftest's broker_url.
+# pytest reuses a module's fixture for an equal param: the RabbitMQ stack asks for "sqlite for rabbitmq" so that it
+# gets a SQLite file of its own, not the file the Redis stack left its batches in.
+ALSO_ON_RABBITMQ = pytest.mark.parametrize(
+    ("database_url", "broker_url"),
+    [("sqlite", "redis"), ("postgresql", "redis"), ("sqlite for rabbitmq", "rabbitmq")],
+    ids=["sqlite", "postgresql", "sqlite-rabbitmq"], indirect=True, scope="module")
 
 
 class RabbitUnavailable(Exception):
     """No RabbitMQ here, or no way to make a vhost on it (the reason says which)."""
 
 
-def _ctl(*args: str) -> None:
-    """Run rabbitmqctl (root or the rabbitmq user only)."""
+def _ctl(*args: str) -> str:
+    """Run rabbitmqctl (root or the rabbitmq user only); its output."""
     done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RabbitUnavailable(f"rabbitmqctl {args[0]} failed: {(done.stderr or done.stdout).strip()[:300]}")
+    return done.stdout
+
+
+def vhost_queues(url: str) -> dict[str, int]:
+    """Every queue of the vhost at an `amqp://…/<vhost>` URL, and the messages ready in it."""
+    rows = (line.split("\t") for line in _ctl("list_queues", "-p", url.rsplit("/", 1)[1], "--no-table-headers",
+                                             "name", "messages").splitlines() if line.strip())
+    return {name: int(messages) for name, messages in rows}
 
 
 class RabbitVhost:

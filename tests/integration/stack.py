@@ -184,14 +184,15 @@ class WebProcess(LoggedProcess):
 
 
 def queue_length(queue: str) -> int:
-    """Messages ready in a broker queue (Redis or RabbitMQ alike), read through kombu."""
+    """Messages ready in one of Batchery's queues ("batchery"; Redis or RabbitMQ alike), read through kombu."""
     from amqp.exceptions import ChannelError
 
     from app.queue import celery_app
 
+    name = celery_app.amqp.queues[queue].name   # the broker's name: prefixed on RabbitMQ (DeploymentQueues)
     with celery_app.connection_for_write() as connection:
         try:
-            return connection.default_channel.queue_declare(queue, passive=True).message_count
+            return connection.default_channel.queue_declare(name, passive=True).message_count
         except ChannelError:  # Redis: an empty queue is no list at all, which kombu reports as not found
             return 0
 

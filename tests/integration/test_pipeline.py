@@ -1,5 +1,6 @@
 """A real worker runs the chord: completion, typed item errors, cancellation, finalize twice, task TTL."""
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -8,8 +9,10 @@ from app.models import Batch, Vector
 from app.redis_client import key
 from app.batches import lifecycle
 from tests.fixture_files import make_elf
+from tests.integration.rabbitmq import ALSO_ON_RABBITMQ
 from tests.integration.stack import queue_length, wait_for
 
+pytestmark = ALSO_ON_RABBITMQ   # the chord and its callback on RabbitMQ too
 FINISHED = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"}
 
 
@@ -131,3 +134,30 @@ def test_running_finalize_again_changes_nothing(stack):
         after = session.get(Batch, batch["batch_id"])
         assert (after.status, after.completed_at, after.updated_at) == snapshot
 
+
+def test_queue_depth_counts_waiting_messages(stack):
+    """What /metrics shows and the reaper reads (a quiet item is re-sent early only while the queue is empty)."""
+    from app.queue import celery_app
+    from tasks.batch import embed_object
+
+    client, worker = stack["client"], stack["worker"]
+    name = celery_app.amqp.queues["batchery"].name   # the broker's name of the queue (prefixed on RabbitMQ)
+
+    def depth():
+        text = client.get("/metrics").get_data(as_text=True)
+        return float(re.search(r'^batchery_queue_depth\{queue="batchery"\} (\S+)$', text, re.M).group(1))
+    assert depth() == 0
+    # The worker acts on cancel_consumer after it has answered (call_soon): the messages go out only once it
+    # lists no such queue, else it could take one of them and the depth would never read 3.
+    worker.control(celery_app, "cancel_consumer", queue=name)
+    try:
+        wait_for(lambda: name not in {q["name"] for q in worker.control(celery_app, "active_queues")}, 30,
+                 message="the worker to stop consuming")
+        waiting = [embed_object.apply_async(("bat_none", -n, "default")) for n in range(1, 4)]
+        # A BRPOP the worker sent before the cancel may still pop one message; kombu then puts it back
+        # ("Requeuing undeliverable message … No consumers"), so the depth reads 2 for a moment before 3.
+        wait_for(lambda: depth() == 3, 30, message="three waiting messages")
+    finally:
+        worker.control(celery_app, "add_consumer", queue=name)
+    assert [r.get(timeout=30)["status"] for r in waiting] == ["MISSING"] * 3
+    wait_for(lambda: depth() == 0, 30, message="an empty queue")

@@ -98,27 +98,3 @@ def test_redelivered_messages_never_count_twice(stack):
         "total": 40, "succeeded": 40, "skipped": 0, "failed": 0, "cancelled": 0}
     gained = {k: v - before.get(k, 0) for k, v in outcomes(client).items()}
     assert gained == {"succeeded": 40}
-
-
-def test_queue_depth_counts_waiting_messages(stack):
-    from app.queue import celery_app
-    from tasks.batch import embed_object
-
-    client, worker = stack["client"], stack["worker"]
-    depth_key = ("batchery_queue_depth", (("queue", "batchery"),))
-    assert scrape(client, "batchery_queue_depth")[depth_key] == 0
-    # The worker acts on cancel_consumer after it has answered (call_soon): the messages go out only once it
-    # lists no batchery queue, else it could take one of them and the depth would never read 3.
-    worker.control(celery_app, "cancel_consumer", queue="batchery")
-    try:
-        wait_for(lambda: "batchery" not in {q["name"] for q in worker.control(celery_app, "active_queues")}, 30,
-                 message="the worker to stop consuming")
-        waiting = [embed_object.apply_async(("bat_none", -n, "default")) for n in range(1, 4)]
-        # A BRPOP the worker sent before the cancel may still pop one message; kombu then puts it back
-        # ("Requeuing undeliverable message … No consumers"), so the depth reads 2 for a moment before 3.
-        wait_for(lambda: scrape(client, "batchery_queue_depth")[depth_key] == 3, 30,
-                 message="three waiting messages")
-    finally:
-        worker.control(celery_app, "add_consumer", queue="batchery")
-    assert [r.get(timeout=30)["status"] for r in waiting] == ["MISSING"] * 3
-    wait_for(lambda: scrape(client, "batchery_queue_depth")[depth_key] == 0, 30, message="an empty queue")

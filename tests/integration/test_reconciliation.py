@@ -13,9 +13,11 @@ from app.db import session_scope
 from app.models import Batch, BatchEvent, BatchItem, Vector
 from app.batches import lifecycle
 from tests.integration.beat import beat_stack
+from tests.integration.rabbitmq import ALSO_ON_RABBITMQ
 from tests.integration.stack import wait_for
 from tests.integration.test_pipeline import all_results, upload_texts, watch_until_finished
 
+pytestmark = ALSO_ON_RABBITMQ   # re-dispatch by the reaper, the periodic queue and a dying worker on RabbitMQ too
 LEASE = 5
 
 
