@@ -35,6 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app import db, migrations  # noqa: E402
 from app.batches.catalog import ensure_collection  # noqa: E402
+from app.batches.items import insert_vectors  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
 from app.collections.search_cache import matrices  # noqa: E402
 from app.settings import configure, get_settings, load_settings  # noqa: E402
@@ -200,7 +201,7 @@ def insert_cost(chunks: list[tuple[str, str]], embed, dimensions: int, url_of) -
         began = time.perf_counter()
         for start in range(0, len(rows), 500):  # a large document's worth per transaction, as the worker writes
             with db.session_scope() as session:
-                session.execute(Vector.__table__.insert(), rows[start:start + 500])
+                insert_vectors(session, rows[start:start + 500])
         timings.append(time.perf_counter() - began)
     return embedding, timings[0], timings[1]
 

@@ -168,8 +168,20 @@ def _write_vectors(session, outcomes: list[Outcome]) -> None:
         session.execute(delete(Vector).where(Vector.namespace == first.namespace,
                                              Vector.collection_id == first.collection_id,
                                              Vector.sha256.in_(list(seen))))
+    insert_vectors(session, rows)
+
+
+def insert_vectors(session, rows: list[dict]) -> None:
+    """Insert vectors rows (dicts of the same columns) with one multi-row INSERT per _ROWS_PER_INSERT rows.
+
+    Not an executemany (one statement per row): SQLite opens a statement savepoint for every statement that
+    fires the full-text trigger, and FTS5 flushes its pending terms into a new index segment at each one,
+    so row by row the index cost twice the CPU (benchmarks/bench_ingest_index.py).
+    """
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        session.execute(Vector.__table__.insert(), rows[start:start + _ROWS_PER_INSERT])
+        # RETURNING makes SQLAlchemy send an executemany as multi-row INSERTs ("insertmanyvalues"), with
+        # the statement compiled once; .values(rows) would compile a new statement per call.
+        session.execute(Vector.__table__.insert().returning(Vector.id), rows[start:start + _ROWS_PER_INSERT])
 
 
 def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[Outcome]:
