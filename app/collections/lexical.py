@@ -10,7 +10,7 @@ FTS_TABLE = "vectors_fts"   # SQLite FTS5 over vectors.text; PostgreSQL: vectors
 TS_CONFIG = "english"       # the PostgreSQL text search configuration of vectors.lexemes
 
 MAX_TERMS = 24
-# SQLite ranks every chunk matching any query term, so a common term would make a query cost O(collection).
+# Both databases rank every chunk matching any query term, so a common term would make a query cost O(collection).
 # Each term's chunk count is probed up to COMMON_CHUNKS (cheap: a bounded read of its posting list); a
 # query keeps its RAREST_TERMS rarest terms, common ones only when fewer than MIN_TERMS rare ones remain.
 COMMON_CHUNKS, RAREST_TERMS, MIN_TERMS = 2000, 8, 3
@@ -48,8 +48,13 @@ def _chunks_with(session, term: str) -> int:
     cached = _probes.get(cache_key)
     if cached is not None and cached[1] > now:
         return cached[0]
-    count = session.scalar(text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :term "
-                                "LIMIT :limit)"), {"term": _quoted(term), "limit": COMMON_CHUNKS})
+    if session.get_bind().dialect.name == "postgresql":
+        count = session.scalar(text(
+            f"SELECT count(*) FROM (SELECT 1 FROM vectors WHERE lexemes @@ plainto_tsquery('{TS_CONFIG}', :term) "
+            "LIMIT :limit) AS found"), {"term": term, "limit": COMMON_CHUNKS})
+    else:
+        count = session.scalar(text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH "
+                                    ":term LIMIT :limit)"), {"term": _quoted(term), "limit": COMMON_CHUNKS})
     with _probes_lock:
         if len(_probes) > 100_000:
             _probes.clear()
@@ -90,7 +95,12 @@ def _sqlite(session, namespace: str, collection_id: str, terms: list[str], limit
 
 
 def _postgresql(session, namespace: str, collection_id: str, terms: list[str], limit: int) -> list[tuple[int, float]]:
-    """tsvector @@ an OR of the terms' lexemes over the GIN index, ranked by ts_rank (length-normalised)."""
+    """tsvector @@ an OR of the most selective terms' lexemes over the GIN index, ranked by ts_rank
+    (length-normalised). ts_rank reads each matching row's tsvector, so an OR of every query word cost
+    seconds per query at 100,000 chunks: the same rare-term selection as SQLite bounds it."""
+    terms = selective_terms(session, terms)
+    if not terms:
+        return []
     rows = session.execute(text(
         "SELECT v.id, ts_rank(v.lexemes, q.query, 1) AS score FROM vectors AS v, "
         f"(SELECT replace(plainto_tsquery('{TS_CONFIG}', :words)::text, '&', '|')::tsquery AS query) AS q "
