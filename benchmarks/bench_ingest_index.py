@@ -6,7 +6,8 @@ Each round extracts real documents (benchmarks/search_corpus.py: man pages, pydo
 with the default embedder (`hashing-384`) and inserts each document's vectors in a transaction of its own
 (the worker's `insert_vectors`), into a database whose lexical index is dropped ("before FTS": the
 schema of revision 0001) and into ones with it (revision 0002: SQLite FTS5 triggers, PostgreSQL's
-generated tsvector column + GIN), inserting row by row (an executemany, as before) and multi-row (now).
+generated tsvector column + GIN), inserting row by row (an executemany, as before) and through the
+worker's `insert_vectors` (now: multi-row on SQLite, still an executemany on PostgreSQL).
 Rounds alternate, twice, so a change in the machine's load hits every variant; the best round of each
 counts. The ratios are ingest throughput with the index over without.
 """
@@ -62,7 +63,7 @@ def row_by_row(session, rows: list[dict]) -> None:
 VARIANTS = (  # label, lexical index, insert
     ("without the lexical index (before FTS)", False, insert_vectors),
     ("with the index, row-by-row insert (before)", True, row_by_row),
-    ("with the index, multi-row insert (now)", True, insert_vectors),
+    ("with the index, insert_vectors (now)", True, insert_vectors),
 )
 
 

@@ -172,16 +172,20 @@ def _write_vectors(session, outcomes: list[Outcome]) -> None:
 
 
 def insert_vectors(session, rows: list[dict]) -> None:
-    """Insert vectors rows (dicts of the same columns) with one multi-row INSERT per _ROWS_PER_INSERT rows.
+    """Insert vectors rows (dicts of the same columns); on SQLite one multi-row INSERT per _ROWS_PER_INSERT.
 
-    Not an executemany (one statement per row): SQLite opens a statement savepoint for every statement that
-    fires the full-text trigger, and FTS5 flushes its pending terms into a new index segment at each one,
-    so row by row the index cost twice the CPU (benchmarks/bench_ingest_index.py).
+    Not an executemany (one statement per row) there: SQLite opens a statement savepoint for every
+    statement that fires the full-text trigger, and FTS5 flushes its pending terms into a new index
+    segment at each one, so row by row the index cost twice the CPU (benchmarks/bench_ingest_index.py).
     """
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
+    statement = Vector.__table__.insert()
+    if session.get_bind().dialect.name == "sqlite":
         # RETURNING makes SQLAlchemy send an executemany as multi-row INSERTs ("insertmanyvalues"), with
-        # the statement compiled once; .values(rows) would compile a new statement per call.
-        session.execute(Vector.__table__.insert().returning(Vector.id), rows[start:start + _ROWS_PER_INSERT])
+        # the statement compiled once; .values(rows) would compile a new statement per call. PostgreSQL
+        # has no trigger (a generated column) and psycopg pipelines an executemany at less client CPU.
+        statement = statement.returning(Vector.id)
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        session.execute(statement, rows[start:start + _ROWS_PER_INSERT])
 
 
 def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[Outcome]:
