@@ -1,7 +1,7 @@
 """Search quality and speed on real text: recall per query kind and mode, BM25 (rank_bm25) as the baseline.
 
 Run from the repository root:  python -m benchmarks.bench_search_quality  [--embedder hashing-384]
-    [--queries 300] [--scale-chunks 100000] [--database-url URL]
+    [--queries 300] [--scale-chunks 100000] [--latency-only | --recall-only]
 
 The corpus (benchmarks/search_corpus.py) is stored through the same vector insert the worker uses, so
 the database's own full-text index is filled by its triggers or generated column; every query goes
@@ -35,6 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app import db, migrations  # noqa: E402
 from app.batches.catalog import ensure_collection  # noqa: E402
+from app.batches.items import insert_vectors  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
 from app.collections.search_cache import matrices  # noqa: E402
 from app.settings import configure, get_settings, load_settings  # noqa: E402
@@ -200,7 +201,7 @@ def insert_cost(chunks: list[tuple[str, str]], embed, dimensions: int, url_of) -
         began = time.perf_counter()
         for start in range(0, len(rows), 500):  # a large document's worth per transaction, as the worker writes
             with db.session_scope() as session:
-                session.execute(Vector.__table__.insert(), rows[start:start + 500])
+                insert_vectors(session, rows[start:start + 500])
         timings.append(time.perf_counter() - began)
     return embedding, timings[0], timings[1]
 
@@ -212,6 +213,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--scale-chunks", type=int, default=100_000)
     parser.add_argument("--latency-only", action="store_true", help="skip the recall table")
+    parser.add_argument("--recall-only", action="store_true",
+                        help="only the recall table (a slow embedder such as minilm-l6 on CPU)")
     args = parser.parse_args()
     embed, dimensions = embedder(args.embedder)
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,6 +241,9 @@ def main() -> None:
                 at1, at10 = recall(queries, rank)
                 print(f"{kind + f' ({len(queries)})':<38} {label:<20} {at1:6.3f} {at10:6.3f}")
 
+        if args.recall_only:
+            db.dispose_engine()
+            return
         grow(args.scale_chunks, embed, dimensions)
         sample = [query for _, query in exact[:100]] + [query for _, query in kinds["noisy (30% dropped, 2 typos)"][:100]]
         print(f"\nquery latency at {max(args.scale_chunks, len(chunks)):,} chunks (one thread; {len(sample)} exact and noisy queries)")

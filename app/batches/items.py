@@ -142,6 +142,7 @@ _KNOWN = (select(_vectors.c.sha256).distinct()
           .where(_vectors.c.namespace == bindparam("_namespace"), _vectors.c.collection_id == bindparam("_collection"),
                  _vectors.c.sha256.in_(bindparam("_shas", expanding=True))))
 _INSERT_VECTORS = _vectors.insert()
+_INSERT_VECTORS_RETURNING = _vectors.insert().returning(_vectors.c.id)
 _OPEN = (select(_items.c.id).where(_items.c.id.in_(bindparam("_ids", expanding=True)),
                                    _items.c.status == ItemStatus.PROCESSING).with_for_update())
 _STATUSES = select(_items.c.id, _items.c.status).where(_items.c.id.in_(bindparam("_ids", expanding=True)))
@@ -191,8 +192,24 @@ def _write_vectors(session, outcomes: list[Outcome]) -> None:
         session.execute(delete(Vector).where(Vector.namespace == first.namespace,
                                              Vector.collection_id == first.collection_id,
                                              Vector.sha256.in_(list(seen))))
+    insert_vectors(session, rows)
+
+
+def insert_vectors(session, rows: list[dict]) -> None:
+    """Insert vectors rows (dicts of the same columns); on SQLite one multi-row INSERT per _ROWS_PER_INSERT.
+
+    Not an executemany (one statement per row) there: SQLite opens a statement savepoint for every
+    statement that fires the full-text trigger, and FTS5 flushes its pending terms into a new index
+    segment at each one, so row by row the index cost twice the CPU (benchmarks/bench_ingest_index.py).
+    """
+    statement = _INSERT_VECTORS
+    if session.get_bind().dialect.name == "sqlite":
+        # RETURNING makes SQLAlchemy send an executemany as multi-row INSERTs ("insertmanyvalues"), with
+        # the statement compiled once; .values(rows) would compile a new statement per call. PostgreSQL
+        # has no trigger (a generated column) and psycopg pipelines an executemany at less client CPU.
+        statement = _INSERT_VECTORS_RETURNING
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        session.execute(_INSERT_VECTORS, rows[start:start + _ROWS_PER_INSERT])
+        session.execute(statement, rows[start:start + _ROWS_PER_INSERT])
 
 
 def _finish_all(session, outcomes: list[Outcome], store_started: float) -> list[Outcome]:

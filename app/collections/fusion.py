@@ -13,17 +13,27 @@ from app.collections.lexical import STOP_WORDS
 
 LEXICAL, VECTOR, PHRASE = 0.5, 0.5, 1.0
 _WORD = re.compile(r"[^\W_]+")
+# ASCII letters and digits lower-cased, every other byte a separator: _WORD's words of an ASCII text,
+# found by bytes.translate and split in C at about twice the speed of the Unicode-aware pattern.
+_ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() + b" " * 128
+
+
+def _words(text: str) -> list[str]:
+    """The text's words (Unicode letters and digits), lower-cased."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    return _WORD.findall(text.lower())
 
 
 def _shingles(text: str, single: bool) -> set:
     """A text's adjacent word pairs (or its words, for a one-word query), lower-cased."""
-    words = _WORD.findall(text.lower())
+    words = _words(text)
     return set(words) if single else set(zip(words, words[1:]))
 
 
 def phrase_overlap(query: str, texts: dict[int, str | None]) -> dict[int, float]:
     """Per chunk id, the share of the query's word pairs (its words, if only one) that the chunk holds."""
-    words = _WORD.findall(query.lower())
+    words = _words(query)
     if not any(word not in STOP_WORDS for word in words):
         return {}
     single = len(words) == 1

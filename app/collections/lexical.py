@@ -10,7 +10,7 @@ FTS_TABLE = "vectors_fts"   # SQLite FTS5 over vectors.text; PostgreSQL: vectors
 TS_CONFIG = "english"       # the PostgreSQL text search configuration of vectors.lexemes
 
 MAX_TERMS = 24
-# SQLite ranks every chunk matching any query term, so a common term would make a query cost O(collection).
+# Both databases rank every chunk matching any query term, so a common term would make a query cost O(collection).
 # Each term's chunk count is probed up to COMMON_CHUNKS (cheap: a bounded read of its posting list); a
 # query keeps its RAREST_TERMS rarest terms, common ones only when fewer than MIN_TERMS rare ones remain.
 COMMON_CHUNKS, RAREST_TERMS, MIN_TERMS = 2000, 8, 3
@@ -48,8 +48,13 @@ def _chunks_with(session, term: str) -> int:
     cached = _probes.get(cache_key)
     if cached is not None and cached[1] > now:
         return cached[0]
-    count = session.scalar(text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :term "
-                                "LIMIT :limit)"), {"term": _quoted(term), "limit": COMMON_CHUNKS})
+    if session.get_bind().dialect.name == "postgresql":
+        count = session.scalar(text(
+            f"SELECT count(*) FROM (SELECT 1 FROM vectors WHERE lexemes @@ plainto_tsquery('{TS_CONFIG}', :term) "
+            "LIMIT :limit) AS found"), {"term": term, "limit": COMMON_CHUNKS})
+    else:
+        count = session.scalar(text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH "
+                                    ":term LIMIT :limit)"), {"term": _quoted(term), "limit": COMMON_CHUNKS})
     with _probes_lock:
         if len(_probes) > 100_000:
             _probes.clear()
@@ -73,21 +78,29 @@ def selective_terms(session, terms: list[str]) -> list[str]:
 
 
 def _sqlite(session, namespace: str, collection_id: str, terms: list[str], limit: int) -> list[tuple[int, float]]:
-    """FTS5 with bm25() over an OR of the query's most selective terms."""
+    """FTS5's `rank` (bm25() by default) over an OR of the query's most selective terms.
+
+    `ORDER BY rank` lets FTS5 compute bm25() once per matching chunk (`bm25()` in both SELECT and ORDER BY
+    computed it twice and sorted in a temporary B-tree: 12 ms instead of 8 ms at 100,000 chunks)."""
     terms = selective_terms(session, terms)
     if not terms:
         return []
     match = " OR ".join(_quoted(term) for term in terms)
     rows = session.execute(text(
-        f"SELECT f.rowid, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} AS f JOIN vectors AS v ON v.id = f.rowid "
+        f"SELECT f.rowid, -f.rank AS score FROM {FTS_TABLE} AS f JOIN vectors AS v ON v.id = f.rowid "
         f"WHERE {FTS_TABLE} MATCH :match AND v.namespace = :namespace AND v.collection_id = :collection_id "
-        f"ORDER BY bm25({FTS_TABLE}) LIMIT :limit"),
+        f"ORDER BY f.rank LIMIT :limit"),
         {"match": match, "namespace": namespace, "collection_id": collection_id, "limit": limit}).all()
     return [(int(row_id), float(score)) for row_id, score in rows]
 
 
 def _postgresql(session, namespace: str, collection_id: str, terms: list[str], limit: int) -> list[tuple[int, float]]:
-    """tsvector @@ an OR of the terms' lexemes over the GIN index, ranked by ts_rank (length-normalised)."""
+    """tsvector @@ an OR of the most selective terms' lexemes over the GIN index, ranked by ts_rank
+    (length-normalised). ts_rank reads each matching row's tsvector, so an OR of every query word cost
+    seconds per query at 100,000 chunks: the same rare-term selection as SQLite bounds it."""
+    terms = selective_terms(session, terms)
+    if not terms:
+        return []
     rows = session.execute(text(
         "SELECT v.id, ts_rank(v.lexemes, q.query, 1) AS score FROM vectors AS v, "
         f"(SELECT replace(plainto_tsquery('{TS_CONFIG}', :words)::text, '&', '|')::tsquery AS query) AS q "

@@ -24,7 +24,7 @@ from app.collections.search_cache import SearchMatrix, matrices
 
 MODES = ("hybrid", "lexical", "vector")
 MODALITIES = ("text", "image", "audio")
-CANDIDATES = 100          # per side before fusion; the top_k hits come from their union
+CANDIDATES = 50          # per side before fusion; the top_k hits come from their union
 SCAN_BLOCK = 20_000
 
 
@@ -49,8 +49,11 @@ def build_matrix(session, state: CollectionState, modality: str) -> SearchMatrix
         return SearchMatrix(state.signature, state.dimensions, None, np.zeros(0, dtype=np.int64), rows)
     found = session.execute(select(Vector.id, Vector.embedding).where(*_rows_of(state, modality))
                             .order_by(Vector.id)).all()
-    return SearchMatrix(state.signature, state.dimensions, _normalised([r.embedding for r in found], state.dimensions),
-                        np.array([r.id for r in found], dtype=np.int64), len(found))
+    # Column-major: OpenBLAS's matrix-vector product over (rows, dims) runs about twice as fast with each
+    # dimension contiguous (100,000 x 384: 10 ms instead of 21 ms of CPU on this machine).
+    vectors = np.asfortranarray(_normalised([r.embedding for r in found], state.dimensions))
+    return SearchMatrix(state.signature, state.dimensions, vectors, np.array([r.id for r in found], dtype=np.int64),
+                        len(found))
 
 
 def matrix_for(session, state: CollectionState, modality: str) -> SearchMatrix:
@@ -104,21 +107,33 @@ def vector_candidates(session, state: CollectionState, modalities, query: np.nda
     return sorted(found, key=lambda pair: (-pair[1], pair[0]))[:limit]
 
 
-def _candidates(session, state: CollectionState, ids: set[int], query: np.ndarray) -> tuple[dict, dict]:
-    """({id: cosine}, {id: text}) of the given rows, read by id: the hybrid scorer's inputs."""
+def _cosines(session, state: CollectionState, ids: list[int], query: np.ndarray) -> dict[int, float]:
+    """{id: cosine} of text rows: from the text matrix when there is one, else their vectors read by id."""
     if not ids:
-        return {}, {}
-    rows = session.execute(select(Vector.id, Vector.embedding, Vector.text).where(
-        Vector.id.in_(sorted(ids)), Vector.dimensions == state.dimensions)).all()
-    cosines = _normalised([r.embedding for r in rows], state.dimensions) @ query if rows else []
-    return ({r.id: min(float(c), 1.0) for r, c in zip(rows, cosines)}, {r.id: r.text for r in rows})
+        return {}
+    matrix = matrix_for(session, state, "text")
+    if matrix.vectors is not None and matrix.rows:
+        at = np.minimum(np.searchsorted(matrix.ids, ids), matrix.rows - 1)  # ids sorted: built ORDER BY id
+        at = at[matrix.ids[at] == np.asarray(ids)]
+        return {int(i): min(float(c), 1.0) for i, c in zip(matrix.ids[at], matrix.vectors[at] @ query)}
+    found = session.execute(select(Vector.id, Vector.embedding).where(
+        Vector.id.in_(ids), Vector.dimensions == state.dimensions)).all()
+    cosines = _normalised([r.embedding for r in found], state.dimensions) @ query if found else []
+    return {r.id: min(float(c), 1.0) for r, c in zip(found, cosines)}
 
 
-def _hits(session, ranked: list[tuple[int, float]]) -> list[dict]:
-    """The contract's hits for (vector id, score) pairs, in that order."""
-    rows = {r.id: r for r in session.execute(
+def _rows(session, ids) -> dict:
+    """{id: row} of the columns a hit shows, read by id."""
+    if not ids:
+        return {}
+    return {r.id: r for r in session.execute(
         select(Vector.id, Vector.object_id, Vector.filename, Vector.chunk_index, Vector.page, Vector.modality,
-               Vector.text).where(Vector.id.in_([row_id for row_id, _ in ranked]))).all()} if ranked else {}
+               Vector.text).where(Vector.id.in_(sorted(ids)))).all()}
+
+
+def _hits(session, ranked: list[tuple[int, float]], rows: dict | None = None) -> list[dict]:
+    """The contract's hits for (vector id, score) pairs, in that order (`rows`: already read by _rows)."""
+    rows = _rows(session, [row_id for row_id, _ in ranked]) if rows is None else rows
     return [{
         "object_id": rows[row_id].object_id, "filename": rows[row_id].filename,
         "chunk_index": rows[row_id].chunk_index, "page": rows[row_id].page, "modality": rows[row_id].modality,
@@ -127,24 +142,27 @@ def _hits(session, ranked: list[tuple[int, float]]) -> list[dict]:
 
 
 def _ranked(session, state: CollectionState, query: str, top_k: int, mode: str,
-            modalities) -> list[tuple[int, float]]:
-    """(vector id, score) of the best top_k rows for a text query in the given mode."""
+            modalities) -> tuple[list[tuple[int, float]], dict | None]:
+    """(vector id, score) of the best top_k rows for a text query in the given mode, with the candidate rows
+    hybrid mode read for its phrase scores (None in the other modes: their hits are read by id)."""
     lexical = []
     if mode != "vector" and "text" in modalities:
         lexical = lexical_candidates(session, state.namespace, state.collection_id, query,
                                      max(CANDIDATES, top_k) if mode == "hybrid" else top_k)
     if mode == "lexical":
-        return lexical[:top_k]
+        return lexical[:top_k], None
     query_vector = embed_query(state.embedder, query)  # minilm-l6: loads the model on first use (README)
     if not query_vector.any():  # no words at all: nothing to compare
-        return lexical[:top_k] if mode == "hybrid" else []
+        return (lexical[:top_k] if mode == "hybrid" else []), None
     if mode == "vector":
-        return vector_candidates(session, state, modalities, query_vector, top_k)
+        return vector_candidates(session, state, modalities, query_vector, top_k), None
     # Over SEARCH_MATRIX_MAX_ROWS a modality has no matrix: its lexical candidates stand in (bounded path).
     with_matrix = [m for m in modalities if matrix_for(session, state, m).vectors is not None]
-    near = vector_candidates(session, state, with_matrix, query_vector, max(CANDIDATES, top_k))
-    cosines, texts = _candidates(session, state, {i for i, _ in lexical} | {i for i, _ in near}, query_vector)
-    return fuse(dict(lexical), cosines, phrase_overlap(query, texts))[:top_k]
+    cosines = dict(vector_candidates(session, state, with_matrix, query_vector, max(CANDIDATES, top_k)))
+    cosines.update(_cosines(session, state, [i for i, _ in lexical if i not in cosines], query_vector))
+    rows = _rows(session, cosines.keys() | {i for i, _ in lexical})
+    phrase = phrase_overlap(query, {row_id: row.text for row_id, row in rows.items()})
+    return fuse(dict(lexical), cosines, phrase)[:top_k], rows
 
 
 def search(namespace: str, collection_id: str, query: str, top_k: int = 10, mode: str = "hybrid",
@@ -154,8 +172,8 @@ def search(namespace: str, collection_id: str, query: str, top_k: int = 10, mode
         # Signature first, rows second: a write committing in between makes the next query rebuild,
         # while the reverse order could pin old rows under the new signature.
         state = read_state(session, namespace, collection_id)
-        ranked = _ranked(session, state, query, top_k, mode, list(dict.fromkeys(modalities)))
-        return {"mode": mode, "hits": _hits(session, ranked)}
+        ranked, rows = _ranked(session, state, query, top_k, mode, list(dict.fromkeys(modalities)))
+        return {"mode": mode, "hits": _hits(session, ranked, rows)}
 
 
 def example_vector(data: bytes, dimensions: int) -> tuple[str, np.ndarray]:

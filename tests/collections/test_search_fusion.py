@@ -1,5 +1,7 @@
 """Hybrid scoring parts and query terms: pure functions, no database."""
-from app.collections.fusion import fuse, phrase_overlap
+import random
+
+from app.collections.fusion import _WORD, _words, fuse, phrase_overlap
 from app.collections.lexical import query_terms
 
 
@@ -22,3 +24,11 @@ def test_fused_scores_are_bounded_and_need_agreement_to_pass_one_half():
     scores = dict(ranked)
     assert scores[1] == (0.5 + 0.4 + 1.0) / 2 and scores[3] == 0.5 * 0.95 / 2 and 0 <= scores[2] < 0.5
     assert fuse({}, {7: -0.3}, {}) == [(7, 0.0)]
+
+
+def test_ascii_word_split_matches_the_unicode_pattern():
+    rng = random.Random(7)
+    texts = ["Hello_World foo-bar BAZ9 a1b2", "", "  tabs\tand\nnew lines__x", "Ünïcode café naïve",
+             "".join(chr(rng.randrange(128)) for _ in range(5000))]
+    for text in texts:
+        assert _words(text) == _WORD.findall(text.lower())
