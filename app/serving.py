@@ -2,7 +2,8 @@
 
 gevent workers: a slow client or an open event stream costs a greenlet, not one of a few request slots, so
 /healthz and other tenants keep answering. Under gevent, redis-py and requests use the patched sockets,
-psycopg (>= 3.1.14) waits cooperatively by itself, and SQLite calls are short local file operations.
+psycopg (>= 3.1.14) waits cooperatively by itself, and a SQLite statement that may wait for the write lock
+runs in gevent's threadpool (app/sqlite_off_hub.py).
 
 Slow clients are dropped, not merely tolerated: gunicorn's async workers read each request's headers under a
 `keepalive`-second deadline (counted from the connection, or from the previous response on a kept-alive

@@ -6,6 +6,7 @@ import json
 import os
 import select
 import socket
+import sqlite3
 import threading
 import time
 
@@ -39,7 +40,7 @@ def web(redis_db, tmp_path_factory):
     process = ProcfileProcess("web", env, data_dir.parent / "web.log")
     try:
         wait_until_serving(process, f"http://127.0.0.1:{port}/healthz")
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "process": process}
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "process": process, "data_dir": data_dir}
     finally:
         process.stop()
 
@@ -225,6 +226,35 @@ def test_a_slow_upload_that_keeps_sending_is_not_cut(web):
     assert status.startswith(b"HTTP/1.1 201 "), answer
     stored = json.loads(response)["objects"][0]
     assert stored["size_bytes"] == len(content)
+
+
+def test_writes_waiting_for_the_sqlite_lock_do_not_stop_the_web_workers(web):
+    """A worker's long write transaction makes the API's writes wait, not /healthz (SQLite waits off the hub)."""
+    database = next(web["data_dir"].glob("*.sqlite3"))
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what a worker's write transaction holds
+    answers = []
+
+    def create():
+        answers.append(requests.post(f"{web['url']}/v1/batches", json={"collection_id": "c"},
+                                     headers={"X-Namespace": "tenant-w"}, timeout=60).status_code)
+    writers = [threading.Thread(target=create) for _ in range(6)]  # enough to reach both web workers
+    try:
+        for writer in writers:
+            writer.start()
+        took, until = [], time.monotonic() + 3
+        while time.monotonic() < until:
+            took.append(probe(f"{web['url']}/healthz"))
+        assert not answers  # the writes were waiting for the lock all along
+        print(f"\nSQLite write lock held, 6 writes waiting, load {os.getloadavg()[0]:.1f}: {len(took)} probes, "
+              f"median {sorted(took)[len(took) // 2] * 1000:.0f} ms, max {max(took) * 1000:.0f} ms")
+        assert max(took) < PROBE_BOUND
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+        for writer in writers:
+            writer.join(timeout=60)
+    assert answers == [201] * 6  # and they went through once it was released
 
 
 def test_web_refuses_auth_disabled_on_a_reachable_bind(tmp_path):
