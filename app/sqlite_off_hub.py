@@ -8,6 +8,7 @@ workers had a waiting POST). Waiting in a native thread, only that request waits
 under WAL and stay inline: a thread hop costs more than most of them.
 """
 import re
+import sys
 
 from sqlalchemy import event
 
@@ -15,12 +16,9 @@ _READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
 
 def under_gevent() -> bool:
-    """True in a process whose sockets gevent has patched (the web process's workers)."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return bool(monkey.is_module_patched("socket"))
+    """True in a process whose sockets gevent has patched (the web process's workers); never imports gevent."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
 
 
 def _in_thread(function, *args):
