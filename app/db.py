@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.migrations import SchemaOutOfDate, ensure_current  # noqa: F401  (SchemaOutOfDate: what ensure_schema_current raises)
 from app.private_files import private_file
+from app.sqlite_off_hub import keep_the_hub_running, under_gevent
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def build_engine(url: str) -> Engine:
             private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
+        if under_gevent():  # a web worker: a statement waiting for the write lock must not stop the process
+            keep_the_hub_running(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 

@@ -3,7 +3,7 @@ import logging
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,10 @@ def _from_http_exception(exc: HTTPException):
         message = "No such resource."
     elif exc.code == 413:
         message, details = _oversize(exc)
+    elif isinstance(exc, ClientDisconnected):  # the web process's socket timeout ends a body that stopped arriving
+        message = ("The request body ended before its declared length, or stopped arriving for WEB_READ_TIMEOUT "
+                   "seconds.")
+        details = {"setting": "WEB_READ_TIMEOUT"}
     error_type = _HTTP_TYPES.get(exc.code, "validation_error" if (exc.code or 500) < 500 else "internal_error")
     response = (error_body(error_type, message, details), exc.code)
     headers = dict(exc.get_headers()) if exc.code == 405 else {}

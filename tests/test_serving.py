@@ -54,3 +54,14 @@ def test_on_starting_exits_or_warns_loudly(monkeypatch, caplog):
     monkeypatch.delenv("ALLOW_UNAUTHENTICATED_BIND")
     serving.on_starting(FakeServer(("127.0.0.1", 8000)))
     assert caplog.text == ""
+
+
+def test_slow_client_timeouts_are_whole_positive_seconds(monkeypatch):
+    monkeypatch.delenv("WEB_READ_TIMEOUT", raising=False)
+    assert serving._seconds("WEB_READ_TIMEOUT", "30") == 30
+    monkeypatch.setenv("WEB_READ_TIMEOUT", "7")
+    assert serving._seconds("WEB_READ_TIMEOUT", "30") == 7
+    monkeypatch.setenv("WEB_READ_TIMEOUT", "0")  # 0 would mean no timeout at all: refused, not silently allowed
+    with pytest.raises(ValueError, match="WEB_READ_TIMEOUT must be at least 1 second"):
+        serving._seconds("WEB_READ_TIMEOUT", "30")
+    assert serving.keepalive == serving.HEADER_TIMEOUT  # gunicorn's header deadline is the header timeout

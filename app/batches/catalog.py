@@ -5,6 +5,7 @@ from app.db import insert_ignoring_duplicates, session_scope
 from app.errors import EmptyBatch, InvalidState, NotFound
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, StoredObject
 from app.models.status import FINISHED_BATCH
+from app.notifications.batch_changes import mark_changed_after_commit
 from app.batches import limits
 from app.collections.catalog import ensure_collection
 from app.progress.view import describe_batch
@@ -39,6 +40,7 @@ def attach_objects(session, batch: Batch, objects: list[StoredObject]) -> int:
         "batch_id": batch.id, "object_id": o.id, "filename": o.filename, "media_type": o.media_type,
         "sha256": o.sha256, "status": ItemStatus.PENDING, "attempts": 0, "processing_history": [],
     } for o in objects])
+    mark_changed_after_commit(session, batch.id)
     batch.total_items = session.scalar(select(func.count()).where(BatchItem.batch_id == batch.id))
     return batch.total_items
 
@@ -120,6 +122,7 @@ def delete_batch(namespace: str, batch_id: str) -> None:
                                {"status": batch.status})
         session.execute(delete(BatchItem).where(BatchItem.batch_id == batch.id))
         session.delete(batch)
+        mark_changed_after_commit(session, batch.id)
 
 
 # These fail again on the same bytes, so a retry skips them unless asked by name.

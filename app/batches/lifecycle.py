@@ -10,6 +10,7 @@ from app.errors import EmptyBatch, InvalidState
 from app.models import Batch, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import CANCELLABLE_BATCH, FINISHED_BATCH, OPEN_ITEM, RUNNING_BATCH
 from app.notifications import events
+from app.notifications.batch_changes import mark_changed_after_commit
 from app.collections.catalog import embed_queues
 from app.collections.embedders import DEFAULT_QUEUE
 from app.batches.catalog import load_batch
@@ -52,7 +53,10 @@ def _set_status(session, batch_id: str, new: str, allowed, **values) -> bool:
         update(Batch).where(Batch.id == batch_id, Batch.status.in_(list(allowed)))
         .values(status=new, updated_at=utcnow(), **values)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    mark_changed_after_commit(session, batch_id)
+    return True
 
 
 def submit_batch(namespace: str, batch_id: str, include_processing_history: bool = False) -> Submission:

@@ -18,7 +18,7 @@ from app.models import Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from app.models.status import OPEN_ITEM, RUNNING_BATCH
 from app.redis_client import get_redis, key
 from app.batches import claims, lifecycle
-from app.progress.counters import count_items_in_db, store_counts
+from app.progress.counters import count_items_in_db, progress_key, store_counts
 from app.progress.task_status import write_task_status
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def rebuild_redis_state(limit: int = 5000) -> int:
         return 0
     pipe = get_redis().pipeline()
     for batch_id, task_id in running:
-        pipe.hexists(key("progress", batch_id), "total")
+        pipe.hexists(progress_key(batch_id), "total")
         pipe.exists(key("task", task_id))
     present = pipe.execute()
     rebuilt = 0

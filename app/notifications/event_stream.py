@@ -1,8 +1,10 @@
 """A batch's Server-Sent Events: its recorded events in order, progress when it moves, heartbeats, until it ends.
 
-The stream polls the database and Redis every SSE_POLL_MS with short sessions, so an open stream holds
-no connection between polls. Event messages carry their row id as `id:`; progress messages repeat the
-id of the last event sent, so a client resuming with Last-Event-ID misses no event.
+The stream polls every SSE_POLL_MS: first the batch's change mark in Redis (batch_changes), then — only
+when it moved, or every few seconds regardless — the database with short sessions, so an idle stream costs
+one Redis round trip per poll and holds no connection between polls. Event messages carry their row id as
+`id:`; progress messages repeat the id of the last event sent, so a client resuming with Last-Event-ID
+misses no event.
 """
 import json
 import logging
@@ -15,6 +17,7 @@ from app.settings import get_settings
 from app.errors import NotFound
 from app.models.status import FINISHED_BATCH
 from app.batches.catalog import get_batch
+from app.notifications.batch_changes import ChangeWatch
 from app.notifications.events import TERMINAL_TYPES, events_after
 
 log = logging.getLogger(__name__)
@@ -51,17 +54,19 @@ def stream_batch_events(namespace: str, batch_id: str, after_id: int = 0, clock=
     """Yield SSE text for a batch until it has finished (after its final event) or SSE_MAX_SECONDS pass."""
     settings = get_settings()
     deadline = clock() + settings.SSE_MAX_SECONDS
-    cursor, progress = after_id, _Progress()
+    cursor, progress, watch = after_id, _Progress(), ChangeWatch(batch_id, clock)
     yield "retry: 2000\n\n"
     last_sent = clock()
     while clock() < deadline:
+        chunks, ended = [], False
         try:
-            chunks, ended, cursor = _tick(namespace, batch_id, cursor, progress)
+            if watch.changed():
+                chunks, ended, cursor = _tick(namespace, batch_id, cursor, progress)
         except NotFound:  # the batch was deleted while we watched
             return
         except (OperationalError, RedisError) as exc:  # a transient outage: keep the stream, try again
             log.warning("event stream of %s: %s", batch_id, exc)
-            chunks, ended = [], False
+            watch.read_failed()
         if chunks:
             yield "".join(chunks)
             last_sent = clock()

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from app.db import insert_ignoring_duplicates, publish_after_commit, session_scope
 from app.models import BatchEvent, BatchItem, BatchStatus, ItemStatus, new_id, utcnow
 from app.models.status import FINISHED_BATCH
+from app.notifications.batch_changes import mark_changed_after_commit
 from app.notifications.webhooks import announce
 
 # The events after which a batch has nothing more to say on its event stream.
@@ -27,6 +28,7 @@ def record(session, batch, event_type: str, counts: dict | None = None, **data) 
     if counts is not None:
         data["counts"] = summary(counts)
     publish_after_commit(session, announce, batch.id)
+    mark_changed_after_commit(session, batch.id)
     return insert_ignoring_duplicates(session, BatchEvent, [{
         "event_id": new_id("evt"), "namespace": batch.namespace, "batch_id": batch.id, "type": event_type,
         "data": {"batch_id": batch.id, "collection_id": batch.collection_id, **data}, "created_at": utcnow(),

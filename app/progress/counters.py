@@ -33,6 +33,11 @@ def worked(counts: dict) -> int:
     return processed(counts) - counts.get("cancelled", 0)
 
 
+def progress_key(batch_id: str) -> str:
+    """The Redis hash of a batch's counters."""
+    return key("progress", batch_id)
+
+
 def count_items_in_db(session, batch_id: str) -> dict:
     """Authoritative counters from the items table."""
     rows = session.execute(
@@ -54,7 +59,7 @@ def last_finish_in_db(session, batch_id: str) -> float | None:
 
 def store_counts(batch_id: str, counts: dict, last_progress_at: float | None = None) -> None:
     """Overwrite a batch's counters (at submit, or when rebuilding after Redis lost them)."""
-    name = key("progress", batch_id)
+    name = progress_key(batch_id)
     mapping = {k: counts[k] for k in COUNTERS}
     if last_progress_at is not None:
         mapping["last_progress_at"] = last_progress_at
@@ -88,7 +93,7 @@ def count_transitions(batch_id: str, moves, now: float | None = None, extra=None
     if not moved and extra is None:
         return
     now = time.time() if now is None else now
-    name = key("progress", batch_id)
+    name = progress_key(batch_id)
     pipe = get_redis().pipeline()
     for field, change in delta.items():
         if change:
@@ -109,7 +114,7 @@ def count_transitions(batch_id: str, moves, now: float | None = None, extra=None
 def _from_redis(batch, now: float) -> dict | None:
     """Counters and the recent-rate window in one round trip; None when the counters are gone."""
     pipe = get_redis().pipeline(transaction=False)
-    pipe.hgetall(key("progress", batch.id))
+    pipe.hgetall(progress_key(batch.id))
     window_start = rate.queue_window_read(pipe, batch.id, now)
     raw, window = pipe.execute()
     if "total" not in raw:

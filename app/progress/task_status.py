@@ -9,7 +9,7 @@ from app.errors import NotFound
 from app.models import Batch
 from app.models.base import utcnow
 from app.redis_client import get_redis, key
-from app.progress.counters import processed as counters_processed
+from app.progress.counters import processed as counters_processed, progress_key
 from app.progress.view import percent_done
 
 
@@ -47,7 +47,7 @@ def get_task(namespace: str, task_id: str) -> dict:
                 batch_id = session.scalar(select(Batch.id).where(Batch.task_id == task_id, Batch.namespace == namespace))
         hint = f" Its status expired after 24 hours; read GET /v1/batches/{batch_id} instead." if batch_id else ""
         raise NotFound(f"Task {task_id} not found.{hint}", {"batch_id": batch_id} if batch_id else {})
-    counters = get_redis().hgetall(key("progress", record["batch_id"]))
+    counters = get_redis().hgetall(progress_key(record["batch_id"]))
     progress = record["progress"]
     if "total" in counters:
         counts = {k: int(v) for k, v in counters.items() if k != "last_progress_at"}

@@ -2,7 +2,8 @@
 import pytest
 
 from tests.overrides import with_overrides
-from app.batches import lifecycle
+from app.batches import catalog, lifecycle
+from app.notifications import batch_changes, event_stream
 from app.notifications.event_stream import stream_batch_events
 from tests.helpers import new_batch, text_objects
 from tests.sse_client import parse_sse
@@ -72,3 +73,52 @@ def test_an_idle_stream_sends_heartbeats_and_ends_at_its_time_limit(client):
     text = run(draft["batch_id"])
     assert [m["event"] for m in parse_sse(text)] == ["progress"]        # a draft: no events, one progress
     assert text.count(": heartbeat\n\n") == 3
+
+
+def timed(batch_id, on_sleep=None):
+    """(fake time, text) of every piece the stream sent, and how many times it read the database."""
+    fake, reads, sent = FakeTime(on_sleep), [], []
+    tick = event_stream._tick
+
+    def counted(*args):
+        reads.append(fake.now)
+        return tick(*args)
+    event_stream._tick = counted
+    try:
+        for text in stream_batch_events("default", batch_id, 0, clock=fake.clock, sleep=fake.sleep):
+            sent.append((fake.now, text))
+    finally:
+        event_stream._tick = tick
+    return sent, reads
+
+
+def totals(sent):
+    """(fake time, progress total) of each progress message sent."""
+    return [(at, m["data"]["progress"]["total"]) for at, text in sent for m in parse_sse(text) if m["event"] == "progress"]
+
+
+def test_an_idle_stream_reads_the_database_only_at_its_recheck(client):
+    draft = new_batch(client, text_objects(client, 1))
+    with_overrides(SSE_MAX_SECONDS=60, SSE_POLL_MS=500)
+    sent, reads = timed(draft["batch_id"])
+    assert totals(sent) == [(0.0, 1)]
+    # 120 polls: the first reads the database, then one read per recheck (the mark in Redis never moved).
+    assert len(reads) == 60 // batch_changes.RECHECK_SECONDS
+    assert all(b - a >= batch_changes.RECHECK_SECONDS for a, b in zip(reads, reads[1:]))
+
+
+def test_a_marked_change_is_streamed_at_the_next_poll(client):
+    draft = new_batch(client, text_objects(client, 1))
+    more = text_objects(client, 2, prefix="more")
+    with_overrides(SSE_MAX_SECONDS=5, SSE_POLL_MS=500)
+    sent, _ = timed(draft["batch_id"], on_sleep=lambda: catalog.add_objects("default", draft["batch_id"], more))
+    assert totals(sent) == [(0.0, 1), (0.5, 3)]
+
+
+def test_a_change_whose_mark_was_lost_is_streamed_at_the_recheck(client, monkeypatch):
+    draft = new_batch(client, text_objects(client, 1))
+    more = text_objects(client, 2, prefix="more")
+    monkeypatch.setattr(batch_changes, "mark_changed", lambda batch_id: None)  # as if Redis lost the bump
+    with_overrides(SSE_MAX_SECONDS=30, SSE_POLL_MS=500)
+    sent, _ = timed(draft["batch_id"], on_sleep=lambda: catalog.add_objects("default", draft["batch_id"], more))
+    assert totals(sent) == [(0.0, 1), (batch_changes.RECHECK_SECONDS, 3)]
