@@ -6,6 +6,7 @@ import pytest
 
 from app.queue import celery_app
 from tests.fixture_files import make_pdf, make_png
+from tests.integration.procfile import procfile_commands
 from tests.integration.stack import Worker
 from tests.integration.test_media_search import run, upload
 
@@ -26,11 +27,18 @@ def worker_args():
     return DEBUG_LOG
 
 
+# The Procfile's semantic worker keeps its child (torch and the model) up to this ceiling; under the stack's
+# 512 MiB WORKER_MAX_MEMORY_PER_CHILD_KB the child was replaced after every task and reloaded the model (~20 s).
+CEILING_FLAG = "--max-memory-per-child"
+SEMANTIC_CEILING = (CEILING_FLAG, procfile_commands()["semantic"].split(f"{CEILING_FLAG} ")[1].split()[0])
+
+
 @pytest.fixture(scope="module")
 def semantic_worker(stack):
-    """A second worker that consumes only batchery.semantic (what a GPU box would run)."""
+    """A second worker that consumes only batchery.semantic (what a GPU box would run), as the Procfile runs it."""
     worker = Worker(stack["env"], stack["data_dir"] / "semantic-worker.log", concurrency=1,
-                    extra_args=["-Q", "batchery.semantic", *DEBUG_LOG]).wait_ready(celery_app, timeout=180)
+                    extra_args=["-Q", "batchery.semantic", *SEMANTIC_CEILING, *DEBUG_LOG])
+    worker.wait_ready(celery_app, timeout=180)
     yield worker
     worker.stop()
 
