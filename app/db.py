@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.migrations import SchemaOutOfDate, ensure_current  # noqa: F401  (SchemaOutOfDate: what ensure_schema_current raises)
 from app.private_files import private_file
 from app.sqlite_off_hub import keep_the_hub_running, under_gevent
+from app.sqlite_writers import QueuedConnection
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def build_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             private_file(path)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                  "factory": QueuedConnection})
         event.listen(engine, "connect", _tune_sqlite)
         if under_gevent():  # a web worker: a statement waiting for the write lock must not stop the process
             keep_the_hub_running(engine)
