@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 from sqlalchemy import text  # noqa: E402
 
 from app import db, migrations  # noqa: E402
-from app.batches.items import insert_vectors  # noqa: E402
+from app.batches.store import insert_vectors  # noqa: E402
 from app.extractors import extract  # noqa: E402
 from app.models import Vector  # noqa: E402
 from app.settings import configure, load_settings  # noqa: E402

@@ -35,7 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app import db, migrations  # noqa: E402
 from app.batches.catalog import ensure_collection  # noqa: E402
-from app.batches.items import insert_vectors  # noqa: E402
+from app.batches.store import insert_vectors  # noqa: E402
 from app.collections import catalog, search  # noqa: E402
 from app.collections.search_cache import matrices  # noqa: E402
 from app.settings import configure, get_settings, load_settings  # noqa: E402

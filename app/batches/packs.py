@@ -14,6 +14,8 @@ from app.settings import get_settings
 from app.db import session_scope
 from app.models import BatchItem, StoredObject
 from app.batches import items, lease
+from app.batches.outcomes import timed_out
+from app.batches.store import store_outcomes
 from app.batches.claims import claim_pack
 
 # Kinds whose extraction is slow whatever their size: each keeps a task (and a time limit) of its own.
@@ -91,13 +93,13 @@ def process_pack(batch_id: str, item_ids: list[int], namespace: str, timeout_err
             try:
                 outcomes.append(items.work_on(claim, timeout_errors, deadline))
             except timeout_errors:
-                outcomes.append(items.timed_out(claim))
+                outcomes.append(timed_out(claim))
                 result.handoff += [c.item_id for c in taken.claims[index + 1:]]
                 break
             except items.TRANSIENT_ERRORS:
                 result.handoff.append(claim.item_id)  # its own task retries it with backoff
         try:
-            result.statuses.update(items.store_outcomes(outcomes))
+            result.statuses.update(store_outcomes(outcomes))
         except (*items.TRANSIENT_ERRORS, *timeout_errors):
             result.handoff += [o.claim.item_id for o in outcomes]
     items.release_originals(taken.claims, result.statuses)

@@ -7,6 +7,7 @@ from app.models import BatchItem, Vector
 from app.redis_client import key
 from app.batches import catalog, items, lifecycle, packs
 from app.batches.claims import claim_pack
+from app.batches.store import store_outcomes
 from app.progress.metrics import item_outcomes
 from tests.helpers import new_batch, text_objects, upload
 from tests.fixture_files import make_elf
@@ -142,7 +143,7 @@ def test_cancel_mid_pack_keeps_held_files_and_stops_the_queued_ones(client, disp
     first, second = item_ids[:3], item_ids[3:]
     taken = claim_pack(batch_id, first, "default")                 # a pack is running...
     client.put(f"/v1/batches/{batch_id}/state", json={"state": "CANCELLED"})
-    items.store_outcomes([items.work_on(c) for c in taken.claims])  # ...and finishes its files
+    store_outcomes([items.work_on(c) for c in taken.claims])  # ...and finishes its files
     late = packs.process_pack(batch_id, second, "default")           # a queued pack arrives after the cancel
     assert set(late.statuses.values()) == {"CANCELLED"}
     statuses = rows(batch_id)
