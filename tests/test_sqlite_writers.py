@@ -1,15 +1,14 @@
 """SQLite writers take turns on `<database>-writers`: a waiting writer wakes when the lock frees, readers never wait."""
 import fcntl
-import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 
 from app.sqlite_writers import QueuedConnection, _turn_for
-
-FORK = multiprocessing.get_context("fork")
 
 
 @pytest.fixture()
@@ -37,14 +36,18 @@ def lock_is_free(path: str) -> bool:
     return True
 
 
-def hold_the_lock_file(path: str, started, done) -> None:
-    """In another process: hold the lock file alone (SQLite itself stays free) for a moment."""
-    fd = os.open(path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    started.set()
-    time.sleep(0.5)
-    done.value = time.time()
-    fcntl.flock(fd, fcntl.LOCK_UN)
+# Another process holds the lock file alone (SQLite itself stays free) for half a second: a fresh interpreter,
+# not a fork of this one, whose threads may hold locks a forked child would wait for.
+HOLD_THE_LOCK_FILE = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1] + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(0.5)
+released = time.time()
+fcntl.flock(fd, fcntl.LOCK_UN)
+print(released, flush=True)
+"""
 
 
 def test_a_write_takes_the_lock_until_its_transaction_ends(database):
@@ -79,41 +82,41 @@ def test_a_failed_write_lets_the_lock_go_with_its_rollback(database):
 
 
 def test_a_writer_waits_for_another_process_holding_the_lock_and_a_reader_does_not(database):
-    started, done = FORK.Event(), FORK.Value("d", 0.0)
-    holder = FORK.Process(target=hold_the_lock_file, args=(database, started, done))
-    holder.start()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK_FILE, database], stdout=subprocess.PIPE, text=True)
     try:
-        assert started.wait(30)
+        assert holder.stdout.readline() == "held\n"
         conn = connect(database)
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)   # a reader does not wait
-        assert done.value == 0.0
         conn.execute("INSERT INTO t VALUES (2)")   # SQLite's lock is free: only the lock file holds it back
         wrote = time.time()
         conn.commit()
-        assert wrote >= done.value > 0
+        assert wrote >= float(holder.stdout.readline())
     finally:
-        holder.join(30)
-
-
-def probe_after_fork(path: str, result) -> None:
-    """In a forked child of a process holding the lock: can this child's own turn take it right now?"""
-    turn = _turn_for(path)
-    try:
-        fcntl.flock(turn._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        result.value = 1   # it could: it shares the parent's lock (the inherited descriptor)
-    except BlockingIOError:
-        result.value = 2   # it could not: a lock file of its own, which waits for the parent
+        holder.kill()
+        holder.wait(30)
 
 
 def test_a_forked_child_opens_the_lock_file_again(database):
     parent = connect(database)
     parent.execute("INSERT INTO t VALUES (1)")            # the parent holds the lock while it forks
-    result = FORK.Value("i", 0)
-    child = FORK.Process(target=probe_after_fork, args=(database, result))
-    child.start()
-    child.join(30)
+    pid = os.fork()
+    if pid == 0:  # the child: can its own turn take the lock right now? (no locks, no output: only its exit code)
+        code = 3
+        try:
+            fcntl.flock(_turn_for(database)._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            code = 1   # it could: it shares the parent's lock (the inherited descriptor)
+        except BlockingIOError:
+            code = 2   # it could not: a lock file of its own, which waits for the parent
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if status[0] == 0:   # stuck: never left behind
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
     parent.commit()
-    assert result.value == 2
+    assert status[0] == pid and os.waitstatus_to_exitcode(status[1]) == 2
 
 
 def test_two_connections_of_one_process_never_wait_on_each_other_here(database):

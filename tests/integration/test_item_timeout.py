@@ -1,20 +1,25 @@
 """A real worker with a 1 s per-item soft time limit: a slow file ends `timeout`, its batch still completes."""
 import io
 import time
+from dataclasses import replace
 
 import pytest
 
 from app.extractors import extract
+from app.extractors.base import Budget
 from tests.fixture_files import make_pdf
 from tests.integration.test_pipeline import all_results, watch_until_finished
 
 SLOW_PAGES = 3000
+# A fast machine needs more pages than MAX_ITEM_CHUNKS allows (one chunk a page) to go over the time limit:
+# the worker and the measurement here lift that budget, so the file fails by time, never by size.
+MANY_CHUNKS = 1_000_000
 
 
 @pytest.fixture(scope="module")
 def worker_env():
     """The stack's worker runs with a one-second soft limit per item."""
-    return {"ITEM_SOFT_TIME_LIMIT_SECONDS": "1"}
+    return {"ITEM_SOFT_TIME_LIMIT_SECONDS": "1", "MAX_ITEM_CHUNKS": str(MANY_CHUNKS)}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +29,7 @@ def slow_pdf():
     while True:
         data = make_pdf([f"Page {i} of a long report about rivers, mountains and weather." for i in range(pages)])
         started = time.perf_counter()
-        extract(data)  # the same work the worker will do
+        extract(data, budget=replace(Budget.from_settings(), max_chunks=MANY_CHUNKS))  # the worker's work
         if time.perf_counter() - started > 3.0 or pages >= 16 * SLOW_PAGES:
             break
         pages *= 2
