@@ -114,7 +114,8 @@ class Settings:
             # A child that ended a task above this resident size (KiB) is replaced: one huge file cannot pin memory.
             "worker_max_memory_per_child": self.WORKER_MAX_MEMORY_PER_CHILD_KB or None,
             # No STARTED state: a backend write per task that nothing reads (progress lives in the database and
-            # the counters). Extended results (name, args, worker) stay: with packs there are few of them.
+            # the counters). Extended results (name, args, worker) stay for the tasks that store a result; the
+            # chord's parts store none (tasks/batch.py).
             "task_track_started": False, "result_expires": 24 * 3600, "result_extended": True,
             # Task events cost a publish per task; Flower switches them on in the workers it watches
             # (enable_events every few seconds), so they flow only while someone looks.

@@ -1,5 +1,6 @@
 """A real worker runs the chord: completion, typed item errors, cancellation, finalize twice, task TTL."""
 import io
+import json
 import re
 
 from sqlalchemy import func, select
@@ -8,7 +9,7 @@ from app.db import session_scope
 from app.models import Batch, Vector
 from app.redis_client import key
 from app.batches import lifecycle
-from tests.fixture_files import make_elf
+from tests.fixture_files import make_elf, make_pdf
 from tests.integration.rabbitmq import ALSO_ON_RABBITMQ
 from tests.integration.stack import queue_length, wait_for
 
@@ -76,6 +77,24 @@ def test_two_hundred_objects_complete_through_the_chord(stack):
     task_key = key("task", submitted["task_id"])
     assert 0 < stack["redis"].ttl(task_key) <= 24 * 3600
     assert client.get(f"/v1/tasks/{submitted['task_id']}").get_json()["status"] == "COMPLETED"
+
+
+def celery_results(redis) -> list[dict]:
+    """Every task result Celery's Redis backend holds (extended: with each task's name and arguments)."""
+    return [json.loads(redis.get(name)) for name in redis.scan_iter(match="*celery-task-meta-*", count=1000)]
+
+
+def test_the_chords_parts_store_no_result_and_its_callback_does(stack):
+    client = stack["client"]
+    ids = upload_texts(client, 20, "parts")   # a pack ...
+    pdf = client.post("/v1/objects", data={"file": [(io.BytesIO(make_pdf(["A report."])), "report.pdf")]},
+                      content_type="multipart/form-data").get_json()["objects"][0]["object_id"]   # ... and a lone file
+    batch = client.post("/v1/batches", json={"collection_id": "parts", "object_ids": ids + [pdf],
+                                             "auto_submit": True}).get_json()
+    final, _ = watch_until_finished(client, batch["batch_id"])
+    assert final["status"] == "COMPLETED" and final["progress"]["processed"] == 21
+    ours = [r for r in celery_results(stack["redis"]) if batch["batch_id"] in json.dumps(r.get("args"))]
+    assert [r["name"] for r in ours] == ["batchery.finalize_batch"]   # no embed_pack or embed_object result
 
 
 def test_one_bad_file_fails_only_its_item(stack):
