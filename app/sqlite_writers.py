@@ -13,6 +13,11 @@ next one when the lock is released, so writers take turns without sleeping. Read
 (under WAL they do not wait for writers). SQLite's own locking still guards the data: a process that
 does not take this lock (the sqlite3 shell, another program) only brings the busy handler back.
 
+A writer waits for its turn as long as the transaction before it lasts: SQLite's busy timeout (30 s)
+bounds only waits on processes that do not take the lock. Write transactions here are short (uploads
+reach storage before their rows are flushed; Redis and the broker are called after the commit); one that hung would stop
+every writer, as it would stop them at SQLite's own lock, where each would fail after 30 s and retry.
+
 The lock belongs to the process: its connections count how many of them are writing, and the first
 takes the lock and the last releases it, so two connections of one process never wait for each other
 here (they meet at SQLite's own lock, as before). A child process opens the lock file again after a
@@ -149,4 +154,8 @@ class QueuedConnection(sqlite3.Connection):
         try:
             super().close()
         finally:
+            self._release()
+
+    def __del__(self):   # a connection dropped without close() must not keep this process's turn
+        if getattr(self, "_holding", False):
             self._release()
