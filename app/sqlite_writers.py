@@ -15,8 +15,8 @@ does not take this lock (the sqlite3 shell, another program) only brings the bus
 
 A writer waits for its turn as long as the transaction before it lasts: SQLite's busy timeout (30 s)
 bounds only waits on processes that do not take the lock. Write transactions here are short (uploads
-reach storage before their rows are flushed; Redis and the broker are called after the commit); one that hung would stop
-every writer, as it would stop them at SQLite's own lock, where each would fail after 30 s and retry.
+reach storage before their rows are flushed; Redis and the broker are called after the commit); one
+that hung would stop every writer, as it would at SQLite's own lock, where each failed after 30 s.
 
 The lock belongs to the process: its connections count how many of them are writing, and the first
 takes the lock and the last releases it, so two connections of one process never wait for each other
@@ -29,7 +29,7 @@ import re
 import sqlite3
 import sys
 
-_READ = re.compile(r"\s*(SELECT|PRAGMA)\b", re.IGNORECASE)
+_READ = re.compile(r"\s*(SELECT|PRAGMA|WITH|EXPLAIN)\b", re.IGNORECASE)
 
 
 def _native_lock():
@@ -125,7 +125,9 @@ class QueuedConnection(sqlite3.Connection):
         return self.cursor().executemany(sql, seq_of_parameters)
 
     def _before(self, sql: str) -> None:
-        if self._turn is not None and not self._holding and not _READ.match(sql):
+        # Only before a transaction begins, so a connection never waits here while it holds any SQLite lock (a
+        # write that starts like a read, WITH … INSERT, just runs without a turn and meets SQLite's lock).
+        if self._turn is not None and not self._holding and not self.in_transaction and not _READ.match(sql):
             self._turn.enter()
             self._holding = True
 

@@ -131,3 +131,13 @@ def test_two_connections_of_one_process_never_wait_on_each_other_here(database):
     second.execute("INSERT INTO t VALUES (2)")
     second.commit()
     assert lock_is_free(database)
+
+
+def test_a_transaction_begun_without_a_turn_never_waits_for_one(database):
+    conn = connect(database)
+    conn.execute("WITH x(n) AS (SELECT 5) INSERT INTO t SELECT n FROM x")   # a write that starts like a read
+    assert conn.in_transaction and lock_is_free(database)
+    conn.execute("INSERT INTO t VALUES (6)")   # holding SQLite's lock now: it must not queue for the file's
+    assert lock_is_free(database)
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
