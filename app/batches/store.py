@@ -1,4 +1,4 @@
-"""Storing outcomes: many items of one batch in one transaction (their vectors and statuses), counted in one pipeline."""
+"""Storing outcomes: many items of one batch in one transaction (vectors and statuses), counted in one pipeline."""
 import time
 
 from sqlalchemy import bindparam, delete, select, update
