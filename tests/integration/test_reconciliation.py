@@ -64,7 +64,9 @@ def test_a_batch_survives_its_redis_being_emptied_mid_run(rstack):
         distinct = session.scalar(select(func.count()).select_from(
             select(Vector.sha256, Vector.chunk_index).where(Vector.collection_id == "flush").distinct().subquery()))
     assert vectors == distinct == sum(r["chunks"] for r in results)
-    assert client.get(f"/v1/tasks/{batch['task_id']}").get_json()["status"] == "COMPLETED"
+    # Redis follows the row a moment after its commit (finalize writes the task status after it).
+    wait_for(lambda: client.get(f"/v1/tasks/{batch['task_id']}").get_json().get("status") == "COMPLETED", 60,
+             message="the task status, rebuilt, to follow the batch")
 
 
 def test_a_batch_committed_but_never_dispatched_is_picked_up(rstack, monkeypatch):
