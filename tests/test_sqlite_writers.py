@@ -81,12 +81,11 @@ def test_a_failed_write_lets_the_lock_go_with_its_rollback(database):
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
-def test_a_writer_waits_for_another_process_holding_the_lock_and_a_reader_does_not(database):
+def test_a_writer_waits_for_another_process_holding_the_lock(database):
     holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK_FILE, database], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
         conn = connect(database)
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)   # a reader does not wait
         conn.execute("INSERT INTO t VALUES (2)")   # SQLite's lock is free: only the lock file holds it back
         wrote = time.time()
         conn.commit()
