@@ -1,14 +1,15 @@
 """What the full-text index costs ingest: the worker's extract + store of real documents, with and without it.
 
-Run from the repository root:  python -m benchmarks.bench_ingest_index  [--megabytes 6] [--postgresql URL]
+Run from the repository root:  python -m benchmarks.bench_ingest_index  [--megabytes 6] [--rounds 2] [--postgresql URL]
 
 Each round extracts real documents (benchmarks/search_corpus.py: man pages, pydoc, licenses, changelogs)
 with the default embedder (`hashing-384`) and inserts each document's vectors in a transaction of its own
 (the worker's `insert_vectors`), into a database whose lexical index is dropped ("before FTS": the
 schema of revision 0001) and into ones with it (revision 0002: SQLite FTS5 triggers, PostgreSQL's
 generated tsvector column + GIN), inserting row by row (an executemany, as before) and through the
-worker's `insert_vectors` (now: multi-row on SQLite, still an executemany on PostgreSQL).
-Rounds alternate, twice, so a change in the machine's load hits every variant; the best round of each
+worker's `insert_vectors` (now: multi-row on SQLite, still an executemany on PostgreSQL), and on SQLite with
+FTS5's default merging (4 segments at a time, before revision 0004) or 16 at a time (now).
+Rounds alternate (--rounds, 2 by default), so a change in the machine's load hits every variant; the best round of each
 counts. The ratios are ingest throughput with the index over without.
 """
 from __future__ import annotations
@@ -60,22 +61,25 @@ def row_by_row(session, rows: list[dict]) -> None:
     session.execute(Vector.__table__.insert(), rows)
 
 
-VARIANTS = (  # label, lexical index, insert
-    ("without the lexical index (before FTS)", False, insert_vectors),
-    ("with the index, row-by-row insert (before)", True, row_by_row),
-    ("with the index, insert_vectors (now)", True, insert_vectors),
+# FTS5's own merge settings, as revision 0002 left them (revision 0004 merges 16 segments at a time).
+FTS5_DEFAULT_MERGING = {"sqlite": ["INSERT INTO vectors_fts(vectors_fts, rank) VALUES ('automerge', 4)",
+                                   "INSERT INTO vectors_fts(vectors_fts, rank) VALUES ('crisismerge', 16)"]}
+VARIANTS = (  # label, statements run after the upgrade (per dialect), insert
+    ("without the lexical index (before FTS)", DROP_INDEX, insert_vectors),
+    ("with the index, row-by-row insert (before)", {**FTS5_DEFAULT_MERGING, "postgresql": []}, row_by_row),
+    ("with the index, merging 4 at a time (before)", FTS5_DEFAULT_MERGING, insert_vectors),
+    ("with the index, insert_vectors (now)", {}, insert_vectors),
 )
 
 
-def ingest(docs: list[bytes], url: str, indexed: bool, insert) -> tuple[float, float, float, int]:
+def ingest(docs: list[bytes], url: str, setup: dict, insert) -> tuple[float, float, float, int]:
     """(wall s, CPU s of this process, of which extract CPU s, chunks) of extracting and storing every document."""
     db.dispose_engine()
     configure(load_settings({"DATABASE_URL": url}))
     migrations.upgrade()
     with db.session_scope() as session:
-        if not indexed:
-            for statement in DROP_INDEX[session.get_bind().dialect.name]:
-                session.execute(text(statement))
+        for statement in setup.get(session.get_bind().dialect.name, []):
+            session.execute(text(statement))
     wall, cpu, extracting, chunks = time.perf_counter(), time.process_time(), 0.0, 0
     for number, data in enumerate(docs):
         began = time.process_time()
@@ -108,6 +112,7 @@ def main() -> None:
     """Alternate rounds without and with the index on SQLite (and PostgreSQL if given); print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--postgresql", default=None, metavar="ADMIN_URL",
                         help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres (throwaway databases)")
     args = parser.parse_args()
@@ -116,25 +121,26 @@ def main() -> None:
     print(f"{len(docs):,} real documents, {megabytes:.1f} MiB of text; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": lambda i, name: f"sqlite:///{Path(tmp) / f'{i}-{name}.sqlite3'}"}
-        names = [f"batchery_bench_{uuid.uuid4().hex[:10]}" for _ in range(2 * len(VARIANTS))] if args.postgresql else []
+        names = [f"batchery_bench_{uuid.uuid4().hex[:10]}" for _ in range(args.rounds * len(VARIANTS))] if args.postgresql else []
         if args.postgresql:
             urls = iter(postgres_databases(args.postgresql, names))
             targets["postgresql"] = lambda i, name: next(urls)
         try:
             for dialect, url_of in targets.items():
                 best = {}
-                for i in range(2):
-                    for number, (label, indexed, insert) in enumerate(VARIANTS):
-                        result = ingest(docs, url_of(i, f"variant{number}"), indexed, insert)
+                variants = [v for v in VARIANTS if not v[1] or dialect in v[1]]  # FTS5's merging: SQLite only
+                for i in range(args.rounds):
+                    for number, (label, setup, insert) in enumerate(variants):
+                        result = ingest(docs, url_of(i, f"variant{number}"), setup, insert)
                         if label not in best or result[0] < best[label][0]:
                             best[label] = result
-                print(f"\n{dialect}: {best[VARIANTS[0][0]][3]:,} chunks; best of 2 alternating rounds each")
-                for label, _, _ in VARIANTS:
+                print(f"\n{dialect}: {best[VARIANTS[0][0]][3]:,} chunks; best of {args.rounds} alternating rounds each")
+                for label, _, _ in variants:
                     wall, cpu, extracting, _ = best[label]
                     print(f"  {label:<44} wall {wall:6.2f} s ({megabytes / wall:5.2f} MiB/s)  "
                           f"CPU here {cpu:6.2f} s (extract {extracting:5.2f} s, store {cpu - extracting:5.2f} s)")
                 base = best[VARIANTS[0][0]]
-                for label, _, _ in VARIANTS[1:]:
+                for label, _, _ in variants[1:]:
                     print(f"  throughput {label.split(', ')[1]:<28} / without the index: wall "
                           f"{base[0] / best[label][0]:.2f} x, CPU of this process {base[1] / best[label][1]:.2f} x")
         finally:

@@ -6,7 +6,7 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app import create_app, db, migrations
 from app.models import Base
@@ -96,3 +96,21 @@ def test_batchery_db_upgrade_migrates_the_configured_database(tmp_path):
     assert tables(url) == set(Base.metadata.tables)
     database, code = batchery_db("current").stdout.splitlines()
     assert database.split(":")[1].strip() == code.split(":")[1].strip() == ", ".join(sorted(migrations.heads()))
+
+
+def test_sqlites_full_text_index_merges_sixteen_segments_at_a_time(tmp_path):
+    """Revision 0004: fewer merge passes while ingesting (issue 11); a downgrade restores FTS5's defaults."""
+    url = f"sqlite:///{tmp_path / 'fts.sqlite3'}"
+    engine = db.build_engine(url)
+
+    def merge_settings() -> dict:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT k, v FROM vectors_fts_config "
+                                                "WHERE k IN ('automerge', 'crisismerge')")).all())
+    try:
+        migrations.upgrade(url=url)
+        assert merge_settings() == {"automerge": 16, "crisismerge": 64}
+        migrations.downgrade("0003_collection_embedder", url=url)
+        assert merge_settings() == {"automerge": 4, "crisismerge": 16}
+    finally:
+        engine.dispose()
