@@ -72,6 +72,11 @@ VARIANTS = (  # label, statements run after the upgrade (per dialect), insert
 )
 
 
+def variants_of(dialect: str) -> list[tuple]:
+    """The variants that apply to the dialect (FTS5's merging is SQLite's)."""
+    return [v for v in VARIANTS if not v[1] or dialect in v[1]]
+
+
 def ingest(docs: list[bytes], url: str, setup: dict, insert) -> tuple[float, float, float, int]:
     """(wall s, CPU s of this process, of which extract CPU s, chunks) of extracting and storing every document."""
     db.dispose_engine()
@@ -121,14 +126,15 @@ def main() -> None:
     print(f"{len(docs):,} real documents, {megabytes:.1f} MiB of text; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": lambda i, name: f"sqlite:///{Path(tmp) / f'{i}-{name}.sqlite3'}"}
-        names = [f"batchery_bench_{uuid.uuid4().hex[:10]}" for _ in range(args.rounds * len(VARIANTS))] if args.postgresql else []
+        names = ([f"batchery_bench_{uuid.uuid4().hex[:10]}" for _ in range(args.rounds * len(variants_of("postgresql")))]
+                 if args.postgresql else [])
         if args.postgresql:
             urls = iter(postgres_databases(args.postgresql, names))
             targets["postgresql"] = lambda i, name: next(urls)
         try:
             for dialect, url_of in targets.items():
                 best = {}
-                variants = [v for v in VARIANTS if not v[1] or dialect in v[1]]  # FTS5's merging: SQLite only
+                variants = variants_of(dialect)
                 for i in range(args.rounds):
                     for number, (label, setup, insert) in enumerate(variants):
                         result = ingest(docs, url_of(i, f"variant{number}"), setup, insert)

@@ -1,11 +1,11 @@
 """SQLite's full-text index merges 16 segments at a time, not 4 (issue 11: ingest cost of the index).
 
 Each write transaction flushes its terms into a new FTS5 segment, and FTS5 merges segments as they
-accumulate: with `automerge` 4 every term is rewritten about log4(segments) times, with 16 about half as
-often. Measured on 12,000 chunks of real prose stored 100 a transaction into an index of 15,000: the
-index's extra CPU fell from 0.63 s to 0.44 s (median of 9), and a 4-term OR query ranked by bm25() took
-8.3 ms instead of 7.5 ms (up to 16 segments a level to read instead of 4). `crisismerge` 64 leaves the
-merging to the incremental automerge (its default, 16, would merge a level at once as it fills).
+accumulate: with `automerge` 4 every term is rewritten about log4(segments) times, with 16 (the largest
+value SQLite documents) about half as often. benchmarks/bench_ingest_index.py, 21,600 chunks: the index's
+store CPU fell by 26%; bench_search_quality's query latency at 100,000 chunks did not measurably change
+(up to 16 segments a level to read instead of 4). `crisismerge` 64 leaves the merging to the incremental
+automerge (its default, 16, would merge a level at once as it fills).
 The settings are stored in the index (its `_config` table); PostgreSQL is unchanged.
 
 Revision ID: 0004_fts_merge_fan_in
