@@ -1,4 +1,6 @@
 """Test databases get their tables from the migrations, as deployments do (one SQLite template copied per test)."""
+import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +14,10 @@ def _sqlite_template() -> Path:
     """A SQLite file upgraded to head once per test run."""
     global _template
     if _template is None:
-        path = Path(tempfile.mkdtemp(prefix="batchery-schema-")) / "template.sqlite3"
+        folder, creator = tempfile.mkdtemp(prefix="batchery-schema-"), os.getpid()
+        # Removed when this process exits (not by a forked child that runs its exit handlers).
+        atexit.register(lambda: os.getpid() == creator and shutil.rmtree(folder, ignore_errors=True))
+        path = Path(folder) / "template.sqlite3"
         migrations.upgrade(url=f"sqlite:///{path}")
         _template = path
     return _template
