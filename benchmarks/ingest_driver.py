@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def batch(client, paths: list[Path], label: str, worker_pid: int) -> dict:
         ids += [o["object_id"] for o in response.get_json()["objects"]]
     batch_id = client.post("/v1/batches", json={"collection_id": label, "object_ids": ids}).get_json()["batch_id"]
     cpu = worker_cpu(worker_pid)
-    started = datetime.now().astimezone().timestamp()
+    started = time.time()
     assert client.post(f"/v1/batches/{batch_id}/submit").status_code in (200, 202)
     final = wait_for(lambda: (b := client.get(f"/v1/batches/{batch_id}").get_json())["status"]
                      not in ("QUEUED", "PROCESSING") and b, 3600, interval=0.1, message=label)
